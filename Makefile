@@ -1,0 +1,36 @@
+# VisionSync: the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here is what they are made of.
+
+PRESET ?= release
+BUILD_DIR := build
+SHARED ?= $(abspath ../shared)
+SAMPLE ?= $(SHARED)/media/src-720p30-10s.mp4
+
+.PHONY: all setup configure build run test test-unit bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup
+
+configure: setup
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
+
+build: configure
+	@cmake --build --preset $(PRESET)
+
+# Until the server lands, `make run` transcodes a sample clip and says where
+# the DASH and HLS output is.
+run: build
+	@rm -rf out/sample
+	@$(BUILD_DIR)/visionsync transcode --progress json "$(SAMPLE)" out/sample | tail -n 1
+	@echo "DASH: out/sample/manifest.mpd  HLS: out/sample/master.m3u8  thumbnail: out/sample/thumbnail.jpg"
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j2
+
+bench: build
+	@bash bench/transcode.sh
+
+clean:
+	rm -rf build build-debug build-asan build-tsan out

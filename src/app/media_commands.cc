@@ -1,0 +1,177 @@
+#include "app/media_commands.h"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include "app/sandbox.h"
+#include "media/errors.h"
+
+namespace vs::app {
+namespace json = boost::json;
+
+json::value ToJson(const media::ProbeInfo& i) {
+  json::object o;
+  o["container"] = i.container;
+  o["fileSize"] = i.file_size;
+  o["duration"] = i.duration_seconds;
+  o["bitRate"] = i.bit_rate;
+  json::object v;
+  v["codec"] = i.video_codec;
+  v["width"] = i.width;
+  v["height"] = i.height;
+  v["displayWidth"] = i.display_width;
+  v["displayHeight"] = i.display_height;
+  v["rotation"] = i.rotation;
+  v["frameRate"] = i.frame_rate_den ? double(i.frame_rate_num) / i.frame_rate_den : 0.0;
+  o["video"] = std::move(v);
+  if (i.has_audio) {
+    json::object a;
+    a["codec"] = i.audio_codec;
+    a["sampleRate"] = i.sample_rate;
+    a["channels"] = i.channels;
+    o["audio"] = std::move(a);
+  } else {
+    o["audio"] = nullptr;
+  }
+  return o;
+}
+
+json::value ToJson(const media::TranscodeSummary& s) {
+  json::object o;
+  o["duration"] = s.duration_seconds;
+  o["width"] = s.width;
+  o["height"] = s.height;
+  o["frameRate"] = s.frame_rate;
+  o["hasAudio"] = s.has_audio;
+  o["manifest"] = s.manifest;
+  o["hlsMaster"] = s.hls_master;
+  o["thumbnail"] = s.thumbnail;
+  json::array reps;
+  for (const auto& r : s.renditions) {
+    json::object ro;
+    ro["id"] = r.id;
+    ro["kind"] = r.kind;
+    ro["name"] = r.name;
+    ro["codecs"] = r.codecs;
+    if (r.kind == "video") {
+      ro["width"] = r.width;
+      ro["height"] = r.height;
+    }
+    ro["bitrate"] = r.bitrate;
+    ro["peakBitrate"] = r.peak_bitrate;
+    ro["size"] = r.bytes;
+    ro["duration"] = r.duration_seconds;
+    ro["segments"] = r.segments;
+    reps.push_back(std::move(ro));
+  }
+  o["renditions"] = std::move(reps);
+  return o;
+}
+
+json::value ErrorJson(const Error& e) {
+  return json::object{{"error", json::object{{"code", e.code}, {"message", e.message}}}};
+}
+
+int ExitCodeFor(const Error& e) {
+  return media::IsRejectedInput(e) ? kExitRejected : kExitInternal;
+}
+
+namespace {
+
+void PrintLine(const json::value& v) {
+  std::string s = json::serialize(v);
+  s += '\n';
+  fwrite(s.data(), 1, s.size(), stdout);
+  fflush(stdout);
+}
+
+struct TranscodeArgs {
+  std::string input, output;
+  std::string progress = "none";
+  std::string ladder;
+  std::string preset = "veryfast";
+  int64_t max_memory_mb = 0;
+  int64_t max_seconds = 0;
+  double max_duration = 0;
+};
+
+int RunTranscode(const TranscodeArgs& a) {
+  ApplySandboxLimits({a.max_memory_mb, a.max_seconds, 0});
+  media::TranscodeOptions opt;
+  opt.input = a.input;
+  opt.output_dir = a.output;
+  opt.x264_preset = a.preset;
+  if (a.max_duration > 0) opt.limits.max_duration_seconds = a.max_duration;
+  if (!a.ladder.empty()) {
+    opt.ladder = media::ParseLadder(a.ladder);
+    if (opt.ladder.empty()) {
+      PrintLine(ErrorJson(MakeError("invalid_argument",
+                                    "--ladder expects SHORT:KBPS pairs, e.g. 1080:4500,720:2500")));
+      return kExitInternal;
+    }
+  }
+  const bool json_progress = a.progress == "json";
+  media::ProgressCallback cb;
+  if (json_progress) {
+    cb = [](const media::Progress& p) {
+      PrintLine(json::object{{"stage", p.stage}, {"progress", p.percent}});
+    };
+  }
+  Result<media::TranscodeSummary> r = [&]() -> Result<media::TranscodeSummary> {
+    try {
+      return media::Transcode(opt, cb);
+    } catch (const std::bad_alloc&) {
+      return MakeError(media::errc::kOutOfMemory, "the transcoder ran out of memory");
+    }
+  }();
+  if (!r.ok()) {
+    PrintLine(ErrorJson(r.error()));
+    return ExitCodeFor(r.error());
+  }
+  if (json_progress) {
+    PrintLine(json::object{{"stage", "done"}, {"progress", 100}, {"result", ToJson(*r)}});
+  } else {
+    std::printf("transcoded %s -> %s/manifest.mpd (%zu renditions, %.2f s)\n", a.input.c_str(),
+                a.output.c_str(), r->renditions.size(), r->duration_seconds);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddMediaCommands(CLI::App& app, int* exit_code) {
+  auto targs = std::make_shared<TranscodeArgs>();
+  CLI::App* t = app.add_subcommand(
+      "transcode", "Transcode a video to a DASH + HLS CMAF ladder with a thumbnail");
+  t->add_option("input", targs->input, "Input video file")->required();
+  t->add_option("outdir", targs->output, "Output folder (created if missing)")->required();
+  t->add_option("--progress", targs->progress, "Progress output: none or json (JSON lines)")
+      ->check(CLI::IsMember({"none", "json"}));
+  t->add_option("--ladder", targs->ladder, "Rungs as SHORT_SIDE:KBPS list (default 1080:4500,720:2500,480:1200,360:600)");
+  t->add_option("--preset", targs->preset, "x264 preset (default veryfast)");
+  t->add_option("--max-memory", targs->max_memory_mb, "Address-space limit in MiB (0 = none)");
+  t->add_option("--max-seconds", targs->max_seconds, "Wall-clock limit in seconds (0 = none)");
+  t->add_option("--max-duration", targs->max_duration, "Longest accepted input in seconds");
+  t->callback([targs, exit_code] { *exit_code = RunTranscode(*targs); });
+
+  auto path = std::make_shared<std::string>();
+  CLI::App* p = app.add_subcommand("probe", "Print media facts about a file as JSON");
+  p->add_option("file", *path, "Input file")->required();
+  p->callback([path, exit_code] {
+    ApplySandboxLimits({2048, 60, 0});
+    auto r = media::Probe(*path);
+    if (!r.ok()) {
+      PrintLine(ErrorJson(r.error()));
+      *exit_code = ExitCodeFor(r.error());
+      return;
+    }
+    PrintLine(ToJson(*r));
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace vs::app

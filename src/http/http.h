@@ -1,0 +1,169 @@
+// HTTP request/response values, routing and the server interface. No Boost
+// types appear here: only server.cc (and the realtime module's WebSocket
+// upgrade) include Beast, which keeps compile times of everything above
+// this seam short.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+
+namespace vs::http {
+
+// An ordered list of header fields with case-insensitive lookup.
+class Headers {
+ public:
+  std::string_view Get(std::string_view name) const;  // "" when absent
+  bool Has(std::string_view name) const;
+  void Set(std::string name, std::string value);  // replaces
+  void Add(std::string name, std::string value);  // appends
+  void Remove(std::string_view name);
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct Request {
+  std::string method;     // upper case, e.g. "GET"
+  std::string target;     // as received: path + "?" + query
+  std::string path;       // percent-decoded, without the query
+  std::string raw_query;  // after '?', undecoded
+  Headers headers;
+  std::string body;  // buffered body (routes without a body sink)
+  std::string remote_addr;
+  std::string request_id;  // X-Request-Id: echoed or generated
+  std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
+
+  std::string Param(std::string_view name) const;
+  // A decoded query parameter ("+" is a space); nullopt when absent.
+  std::optional<std::string> Query(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  // When file_path is set, the body is [file_offset, file_offset+file_length)
+  // of that file, sent with sendfile(2) instead of `body`.
+  std::string file_path;
+  uint64_t file_offset = 0;
+  uint64_t file_length = 0;
+  bool close_connection = false;
+
+  static Response Json(int status, std::string json);
+  static Response Text(int status, std::string text, std::string content_type = "text/plain; charset=utf-8");
+};
+
+// Receives a streamed request body (uploads) chunk by chunk; nothing is
+// buffered beyond one chunk. Called on one thread at a time.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // A failed Write ends the upload: OnError builds the response and the
+  // connection is closed (the rest of the body is never read).
+  virtual Status Write(const char* data, size_t size) = 0;
+  virtual Response Finish() = 0;  // the whole body arrived
+  virtual Response OnError(const Error& e) = 0;
+  // The client went away mid-body: no response can be sent.
+  virtual void OnDisconnect() {}
+};
+
+using Handler = std::function<Response(Request&)>;
+// Completes an async request; call exactly once, from any thread.
+using Responder = std::function<void(Response)>;
+using AsyncHandler = std::function<void(Request&, Responder)>;
+// Called once the headers are in: either answer at once (e.g. a refused
+// signature; the body is not read) or return a sink for the body.
+using StreamHandler = std::function<std::variant<Response, std::unique_ptr<BodySink>>(Request&)>;
+
+// Maps method + path to handlers. Patterns are literal segments, ":name"
+// (one segment) and a final "*name" (the rest of the path). Literal segments
+// win over parameters, so "/api/videos/search" beats "/api/videos/:id".
+// Build it before the server starts; lookups are then read-only and thread-safe.
+class Router {
+ public:
+  using Target = std::variant<Handler, AsyncHandler, StreamHandler>;
+  struct Match {
+    const Target* target = nullptr;
+    std::vector<std::pair<std::string, std::string>> params;
+    bool path_matched = false;  // some route has this path (405 vs 404)
+    std::string allowed;        // "GET, PUT" for 405 answers
+    std::string pattern;        // the matched route's pattern (for logs)
+  };
+
+  void Add(std::string method, std::string pattern, Handler h);
+  void AddAsync(std::string method, std::string pattern, AsyncHandler h);
+  void AddStream(std::string method, std::string pattern, StreamHandler h);
+  Match Find(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Target target;
+  };
+  void AddRoute(std::string method, std::string pattern, Target t);
+  std::vector<Route> routes_;
+};
+
+// Runs around every request. `before` may answer on its own (rate limits,
+// CORS preflights); `after` decorates every response (headers, logs).
+struct Middleware {
+  std::function<std::optional<Response>(Request&, const Router::Match&)> before;
+  std::function<void(const Request&, Response&, double elapsed_ms)> after;
+};
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 8080;  // 0 = any free port (see Server::port())
+  int threads = 2;
+  size_t max_body_bytes = 1 << 20;  // buffered bodies; larger gets 413
+  int header_timeout_s = 30;        // to receive a request's headers
+  int body_timeout_s = 300;         // of silence while receiving a body
+  int idle_timeout_s = 75;          // keep-alive between requests
+  int async_timeout_s = 120;        // longest wait for an async handler
+  int shutdown_grace_s = 10;        // in-flight requests may finish
+};
+
+// Hook for protocol upgrades (WebSocket): consulted for requests carrying
+// "Upgrade: websocket"; the realtime module implements it with Beast.
+class UpgradeHandler;
+
+// An HTTP/1.1 server on a thread pool; sessions are C++20 coroutines.
+// Thread-safe: Stop() may be called from any thread (e.g. a signal watcher).
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, Middleware middleware = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Status Listen();  // binds and listens; afterwards port() is known
+  int port() const;
+  // Serves until Stop(); returns after in-flight requests have finished (or
+  // the grace period ran out).
+  void Run();
+  void Stop();
+  void SetUpgradeHandler(UpgradeHandler* handler);  // before Run()
+  int active_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Percent-decoding; nullopt on malformed escapes or a decoded NUL.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+std::string_view StatusReason(int status);
+
+}  // namespace vs::http

@@ -1,0 +1,469 @@
+// The Beast/Asio side of the HTTP server. Each connection is a coroutine on
+// its own strand; handlers run on the pool threads (they are short: database
+// rows, small files), uploads stream through a BodySink, file bodies go out
+// with sendfile(2).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/ids.h"
+#include "http/http.h"
+
+namespace vs::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kUploadChunk = 256 * 1024;
+
+std::string HttpDate() {
+  char buf[64];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::string ErrorJson(std::string_view code, std::string_view message) {
+  // Codes and messages here are fixed strings without quotes or backslashes.
+  return std::string("{\"error\":{\"code\":\"") + std::string(code) + "\",\"message\":\"" +
+         std::string(message) + "\"}}";
+}
+
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  struct SessionEntry {
+    std::function<void()> close_if_idle;
+  };
+
+  ServerOptions opt;
+  const Router& router;
+  Middleware mw;
+  UpgradeHandler* upgrade = nullptr;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  int bound_port = 0;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  uint64_t next_session = 0;
+  std::map<uint64_t, SessionEntry> sessions;
+  std::unique_ptr<asio::steady_timer> grace_timer;
+
+  Impl(ServerOptions o, const Router& r, Middleware m) : opt(std::move(o)), router(r), mw(std::move(m)) {}
+
+  awaitable<void> Accept() {
+    for (;;) {
+      auto strand = asio::make_strand(ioc);
+      auto [ec, sock] = co_await acceptor.async_accept(strand, kNoThrow);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      asio::co_spawn(strand, Session(std::move(sock)), asio::detached);
+    }
+  }
+
+  void SessionEnded() {
+    if (--connections == 0 && stopping) ioc.stop();
+  }
+
+  Request ToRequest(const bhttp::request_header<>& h, const std::string& remote, bool* bad) {
+    Request req;
+    req.method = std::string(h.method_string());
+    req.target = std::string(h.target());
+    const size_t q = req.target.find('?');
+    auto path = PercentDecode(std::string_view(req.target).substr(0, q), false);
+    if (!path || path->empty() || (*path)[0] != '/') {
+      *bad = true;
+      path = "/";
+    }
+    req.path = *path;
+    if (q != std::string::npos) req.raw_query = req.target.substr(q + 1);
+    for (const auto& f : h) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    req.remote_addr = remote;
+    std::string_view rid = req.headers.Get("X-Request-Id");
+    req.request_id = SaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+    return req;
+  }
+
+  awaitable<void> Session(tcp::socket sock) {
+    ++connections;
+    beast::tcp_stream stream(std::move(sock));
+    beast::error_code ec0;
+    auto ep = stream.socket().remote_endpoint(ec0);
+    const std::string remote = ec0 ? "unknown" : ep.address().to_string();
+    stream.socket().set_option(tcp::no_delay(true), ec0);
+    beast::flat_buffer buffer;
+    auto idle = std::make_shared<bool>(true);
+    uint64_t id;
+    {
+      std::lock_guard lock(mu);
+      id = next_session++;
+      auto exec = stream.get_executor();
+      sessions[id].close_if_idle = [exec, idle, s = &stream] {
+        asio::post(exec, [idle, s] {
+          if (*idle) s->socket().close();
+        });
+      };
+    }
+    bool first = true;
+    for (;;) {
+      if (stopping) break;
+      *idle = true;
+      stream.expires_after(std::chrono::seconds(first ? opt.header_timeout_s : opt.idle_timeout_s));
+      first = false;
+      bhttp::request_parser<bhttp::empty_body> hp;
+      hp.header_limit(32 * 1024);
+      hp.body_limit(boost::none);  // limits depend on the route; applied below
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, hp, kNoThrow);
+      *idle = false;
+      if (ec) {
+        if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+            ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+            ec != asio::error::eof && ec != asio::error::bad_descriptor) {
+          Response bad = Response::Json(400, ErrorJson("bad_request", "malformed HTTP request"));
+          bad.close_connection = true;
+          Request none;
+          co_await Write(stream, none, bad, false, false);
+        }
+        break;
+      }
+      const Next next = co_await HandleOne(stream, buffer, hp, remote);
+      if (next == Next::kKeepAlive) continue;
+      if (next == Next::kLinger) co_await LingeringClose(stream);
+      break;
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.socket().close(ec);
+    {
+      std::lock_guard lock(mu);
+      sessions.erase(id);
+    }
+    SessionEnded();
+  }
+
+  enum class Next { kKeepAlive, kClose, kLinger };
+
+  // After answering a request whose body we did not read, closing at once
+  // would make the kernel reset the connection and the client could lose the
+  // answer. Stop sending, swallow what the client still sends for a moment,
+  // then close.
+  awaitable<void> LingeringClose(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::seconds(2));
+    std::unique_ptr<char[]> sink(new char[65536]);
+    size_t drained = 0;
+    while (drained < (8u << 20)) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink.get(), 65536), kNoThrow);
+      if (rec) break;
+      drained += n;
+    }
+  }
+
+  // Handles one request whose headers are in `hp`; says what becomes of the
+  // connection.
+  awaitable<Next> HandleOne(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                            bhttp::request_parser<bhttp::empty_body>& hp, const std::string& remote) {
+    const auto t0 = std::chrono::steady_clock::now();
+    bool bad_target = false;
+    Request req = ToRequest(hp.get(), remote, &bad_target);
+    const bool head = hp.get().method() == bhttp::verb::head;
+    const bool client_keep_alive = hp.get().keep_alive();
+    const bool has_body = hp.chunked() || (hp.content_length() && *hp.content_length() > 0);
+    const bool expect_continue =
+        beast::iequals(hp.get()[bhttp::field::expect], "100-continue");
+    bool close_after = false;
+    Response resp;
+    Router::Match m;
+    if (!bad_target) m = router.Find(req.method, req.path);
+    req.params = m.params;
+
+    std::optional<Response> early;
+    if (bad_target) {
+      early = Response::Json(400, ErrorJson("bad_request", "malformed request path"));
+    } else if (mw.before) {
+      early = mw.before(req, m);
+    }
+    if (!early && !m.target) {
+      if (m.path_matched) {
+        early = Response::Json(405, ErrorJson("method_not_allowed", "method not allowed for this path"));
+        early->headers.Set("Allow", m.allowed);
+      } else {
+        early = Response::Json(404, ErrorJson("not_found", "no such route"));
+      }
+    }
+    if (early) {
+      resp = std::move(*early);
+      close_after = has_body;  // the unread body cannot be skipped reliably
+    } else if (auto* sh = std::get_if<StreamHandler>(m.target)) {
+      auto v = CallSafely([&] { return (*sh)(req); });
+      if (auto* r = std::get_if<Response>(&v)) {
+        resp = std::move(*r);
+        close_after = has_body;
+      } else {
+        auto sink = std::move(std::get<std::unique_ptr<BodySink>>(v));
+        if (expect_continue) co_await SendContinue(stream);
+        bhttp::request_parser<bhttp::buffer_body> bp(std::move(hp));
+        bp.body_limit(boost::none);  // the sink enforces the declared size
+        std::unique_ptr<char[]> chunk(new char[kUploadChunk]);
+        bool failed = false, gone = false;
+        while (!bp.is_done()) {
+          stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
+          bp.get().body().data = chunk.get();
+          bp.get().body().size = kUploadChunk;
+          auto [ec, n] = co_await bhttp::async_read(stream, buffer, bp, kNoThrow);
+          if (ec == bhttp::error::need_buffer) ec = {};
+          if (ec) {
+            gone = true;
+            break;
+          }
+          const size_t got = kUploadChunk - bp.get().body().size;
+          if (got == 0) continue;
+          Status s = sink->Write(chunk.get(), got);
+          if (!s.ok()) {
+            resp = sink->OnError(s.error());
+            failed = true;
+            close_after = true;
+            break;
+          }
+        }
+        if (gone) {
+          sink->OnDisconnect();
+          co_return Next::kClose;
+        }
+        if (!failed) resp = sink->Finish();
+      }
+    } else {
+      if (hp.content_length() && *hp.content_length() > opt.max_body_bytes) {
+        resp = Response::Json(413, ErrorJson("payload_too_large", "request body is too large"));
+        close_after = true;
+      } else {
+        if (expect_continue && has_body) co_await SendContinue(stream);
+        bhttp::request_parser<bhttp::string_body> sp(std::move(hp));
+        sp.body_limit(opt.max_body_bytes);
+        stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
+        auto [ec, n] = co_await bhttp::async_read(stream, buffer, sp, kNoThrow);
+        if (ec == bhttp::error::body_limit) {
+          resp = Response::Json(413, ErrorJson("payload_too_large", "request body is too large"));
+          close_after = true;
+        } else if (ec) {
+          co_return Next::kClose;
+        } else {
+          req.body = std::move(sp.get().body());
+          if (auto* h = std::get_if<Handler>(m.target)) {
+            resp = CallSafely([&] { return (*h)(req); });
+          } else if (auto* ah = std::get_if<AsyncHandler>(m.target)) {
+            resp = co_await CallAsync(stream, *ah, req);
+          }
+        }
+      }
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    resp.headers.Set("X-Request-Id", req.request_id);
+    if (mw.after) mw.after(req, resp, ms);
+    const bool keep = client_keep_alive && !close_after && !resp.close_connection && !stopping;
+    const bool ok = co_await Write(stream, req, resp, keep, head);
+    if (!ok) co_return Next::kClose;
+    if (keep) co_return Next::kKeepAlive;
+    co_return close_after ? Next::kLinger : Next::kClose;
+  }
+
+  template <typename F>
+  auto CallSafely(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const std::exception&) {
+      return Response::Json(500, ErrorJson("internal", "internal server error"));
+    }
+  }
+
+  awaitable<Response> CallAsync(beast::tcp_stream& stream, const AsyncHandler& h, Request& req) {
+    auto exec = stream.get_executor();
+    auto timer = std::make_shared<asio::steady_timer>(exec, std::chrono::seconds(opt.async_timeout_s));
+    auto slot = std::make_shared<std::optional<Response>>();
+    Responder respond = [exec, timer, slot](Response r) {
+      asio::post(exec, [timer, slot, r = std::move(r)]() mutable {
+        if (*slot) return;  // timed out already, or answered twice
+        *slot = std::move(r);
+        timer->cancel();
+      });
+    };
+    try {
+      h(req, std::move(respond));
+    } catch (const std::exception&) {
+      co_return Response::Json(500, ErrorJson("internal", "internal server error"));
+    }
+    co_await timer->async_wait(kNoThrow);
+    if (!*slot) *slot = Response::Json(504, ErrorJson("timeout", "the request timed out"));
+    Response r = std::move(**slot);
+    co_return r;
+  }
+
+  awaitable<void> SendContinue(beast::tcp_stream& stream) {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    co_await asio::async_write(stream, asio::buffer(kContinue), kNoThrow);
+  }
+
+  // Writes the response; false when the connection broke.
+  awaitable<bool> Write(beast::tcp_stream& stream, const Request& req, Response& resp, bool keep_alive,
+                        bool head) {
+    stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
+    int fd = -1;
+    uint64_t length = resp.body.size();
+    if (!resp.file_path.empty()) {
+      fd = ::open(resp.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        resp = Response::Json(404, ErrorJson("not_found", "file not found"));
+        length = resp.body.size();
+      } else {
+        length = resp.file_length;
+      }
+    }
+    bhttp::response<bhttp::string_body> res;
+    res.version(11);
+    res.result(static_cast<unsigned>(resp.status));
+    res.reason(std::string(StatusReason(resp.status)));
+    for (const auto& [k, v] : resp.headers.items()) res.insert(k, v);
+    res.set(bhttp::field::date, HttpDate());
+    res.keep_alive(keep_alive);
+    const bool no_body = resp.status == 204 || resp.status == 304 || resp.status < 200;
+    if (!no_body) res.content_length(length);
+    (void)req;
+    if (fd < 0 && !head && !no_body) res.body() = std::move(resp.body);
+    bhttp::response_serializer<bhttp::string_body> sr(res);
+    if (fd >= 0 || head || no_body) {
+      auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
+      if (ec) {
+        if (fd >= 0) ::close(fd);
+        co_return false;
+      }
+    } else {
+      auto [ec, n] = co_await bhttp::async_write(stream, sr, kNoThrow);
+      co_return !ec;
+    }
+    if (fd < 0 || head) {
+      if (fd >= 0) ::close(fd);
+      co_return true;
+    }
+    bool ok = co_await SendFile(stream, fd, resp.file_offset, length);
+    ::close(fd);
+    co_return ok;
+  }
+
+  awaitable<bool> SendFile(beast::tcp_stream& stream, int fd, uint64_t offset, uint64_t length) {
+    auto& sock = stream.socket();
+    beast::error_code ec;
+    sock.native_non_blocking(true, ec);
+    off_t off = static_cast<off_t>(offset);
+    uint64_t remaining = length;
+    asio::steady_timer timer(stream.get_executor());
+    while (remaining > 0) {
+      ssize_t n = ::sendfile(sock.native_handle(), fd, &off, std::min<uint64_t>(remaining, 1 << 20));
+      if (n > 0) {
+        remaining -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        timer.expires_after(std::chrono::seconds(opt.body_timeout_s));
+        auto r = co_await (sock.async_wait(tcp::socket::wait_write, kNoThrow) ||
+                           timer.async_wait(kNoThrow));
+        if (r.index() == 1) co_return false;  // the client stopped reading
+        if (std::get<0>(std::get<0>(r))) co_return false;
+        continue;
+      }
+      co_return false;  // error, or the file shrank under us
+    }
+    co_return true;
+  }
+};
+
+Server::Server(ServerOptions options, const Router& router, Middleware middleware)
+    : impl_(std::make_unique<Impl>(std::move(options), router, std::move(middleware))) {}
+
+Server::~Server() = default;
+
+Status Server::Listen() {
+  // sendfile(2) on a socket the client has closed raises SIGPIPE, which would
+  // kill the process; Asio's own sends already suppress it.
+  ::signal(SIGPIPE, SIG_IGN);
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(impl_->opt.host, ec);
+  if (ec) return MakeError("invalid_config", "HOST is not an IP address: " + impl_->opt.host);
+  tcp::endpoint ep(addr, static_cast<unsigned short>(impl_->opt.port));
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return MakeError("listen_failed", "cannot listen on " + impl_->opt.host + ":" +
+                                          std::to_string(impl_->opt.port) + ": " + ec.message());
+  }
+  impl_->bound_port = a.local_endpoint().port();
+  return {};
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+void Server::Run() {
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->opt.threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Stop() {
+  asio::post(impl_->ioc, [impl = impl_.get()] {
+    if (impl->stopping.exchange(true)) return;
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    {
+      std::lock_guard lock(impl->mu);
+      for (auto& [id, s] : impl->sessions) s.close_if_idle();
+    }
+    if (impl->connections == 0) {
+      impl->ioc.stop();
+      return;
+    }
+    impl->grace_timer = std::make_unique<asio::steady_timer>(
+        impl->ioc, std::chrono::seconds(impl->opt.shutdown_grace_s));
+    impl->grace_timer->async_wait([impl](beast::error_code) { impl->ioc.stop(); });
+  });
+}
+
+void Server::SetUpgradeHandler(UpgradeHandler* handler) { impl_->upgrade = handler; }
+
+int Server::active_connections() const { return impl_->connections.load(); }
+
+}  // namespace vs::http

@@ -6,7 +6,7 @@ BUILD_DIR := build
 SHARED ?= $(abspath ../shared)
 SAMPLE ?= $(SHARED)/media/src-720p30-10s.mp4
 
-.PHONY: all setup configure build run test test-unit bench clean
+.PHONY: all setup configure build run sample test bench clean
 
 all: build
 
@@ -19,9 +19,13 @@ configure: setup
 build: configure
 	@cmake --build --preset $(PRESET)
 
-# Until the server lands, `make run` transcodes a sample clip and says where
-# the DASH and HLS output is.
+# The whole product on http://localhost:8080 with the embedded defaults
+# (SQLite + local disk under ./data + one in-process worker).
 run: build
+	@exec $(BUILD_DIR)/visionsync serve
+
+# Transcodes a sample clip on its own and says where the output is.
+sample: build
 	@rm -rf out/sample
 	@$(BUILD_DIR)/visionsync transcode --progress json "$(SAMPLE)" out/sample | tail -n 1
 	@echo "DASH: out/sample/manifest.mpd  HLS: out/sample/master.m3u8  thumbnail: out/sample/thumbnail.jpg"

@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include "app/media_commands.h"
+#include "app/server_commands.h"
 
 int main(int argc, char** argv) {
   av_log_set_level(AV_LOG_ERROR);
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   vs::app::AddMediaCommands(app, &exit_code);
+  vs::app::AddServerCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

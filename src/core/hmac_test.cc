@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/time_format.h"
+
 namespace vs {
 namespace {
 
@@ -17,6 +19,12 @@ TEST(HmacTest, ConstantTimeEquals) {
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
   EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+TEST(TimeFormatTest, HttpDateAndIso) {
+  EXPECT_EQ(HttpDate(1764076235123), "Tue, 25 Nov 2025 13:10:35 GMT");
+  EXPECT_EQ(IsoTime(1764076235123), "2025-11-25T13:10:35.123Z");
+  EXPECT_EQ(IsoTime(0), "1970-01-01T00:00:00.000Z");
 }
 
 }  // namespace

@@ -30,8 +30,10 @@ bool CanTransition(VideoStatus from, VideoStatus to) {
     case S::kUploading: return to == S::kUploaded || to == S::kError;
     case S::kUploaded: return to == S::kProcessing || to == S::kError || to == S::kReady;
     case S::kProcessing:
-      // PROCESSING -> UPLOADED: a job handed back to the queue (shutdown, retry).
-      return to == S::kReady || to == S::kError || to == S::kUploaded;
+      // PROCESSING -> UPLOADED: a job handed back to the queue (shutdown,
+      // retry). PROCESSING -> PROCESSING: a job re-claimed after its worker
+      // died (lease expired).
+      return to == S::kReady || to == S::kError || to == S::kUploaded || to == S::kProcessing;
     case S::kReady: return false;
     case S::kError: return to == S::kUploaded;
   }

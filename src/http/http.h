@@ -42,6 +42,9 @@ struct Request {
   std::string remote_addr;
   std::string request_id;  // X-Request-Id: echoed or generated
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
+  // Headers to add to whatever response this request gets (set by
+  // middleware before the handler runs, e.g. rate-limit counters).
+  Headers response_headers;
 
   std::string Param(std::string_view name) const;
   // A decoded query parameter ("+" is a space); nullopt when absent.

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/ids.h"
+#include "core/time_format.h"
 #include "http/http.h"
 
 namespace vs::http {
@@ -31,15 +32,6 @@ using asio::awaitable;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kUploadChunk = 256 * 1024;
-
-std::string HttpDate() {
-  char buf[64];
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
   // Codes and messages here are fixed strings without quotes or backslashes.
@@ -289,6 +281,8 @@ struct Server::Impl {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     resp.headers.Set("X-Request-Id", req.request_id);
+    for (const auto& [k, v] : req.response_headers.items())
+      if (!resp.headers.Has(k)) resp.headers.Set(k, v);
     if (mw.after) mw.after(req, resp, ms);
     const bool keep = client_keep_alive && !close_after && !resp.close_connection && !stopping;
     const bool ok = co_await Write(stream, req, resp, keep, head);
@@ -353,7 +347,7 @@ struct Server::Impl {
     res.result(static_cast<unsigned>(resp.status));
     res.reason(std::string(StatusReason(resp.status)));
     for (const auto& [k, v] : resp.headers.items()) res.insert(k, v);
-    res.set(bhttp::field::date, HttpDate());
+    res.set(bhttp::field::date, vs::HttpDate(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
     res.keep_alive(keep_alive);
     const bool no_body = resp.status == 204 || resp.status == 304 || resp.status < 200;
     if (!no_body) res.content_length(length);

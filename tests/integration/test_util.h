@@ -1,6 +1,7 @@
 // Helpers for integration tests that drive real processes.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,48 @@ boost::json::value ParseJson(const std::string& text);
 std::string LastLine(const std::string& text);
 // Runs ffprobe with -of json and the given arguments.
 boost::json::value FfprobeJson(const std::vector<std::string>& args);
+
+}  // namespace vs::testing
+
+namespace vs::testing {
+
+// A long-running child process (the server) with extra environment
+// variables; its stdout/stderr go to a log file. Killed on destruction.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+          const std::string& log_path);
+  ~Process();
+  int pid() const { return pid_; }
+  // Waits until the log contains `needle`; returns the log line, or "" on timeout.
+  std::string WaitForLog(const std::string& needle, int timeout_ms);
+  void Signal(int sig);
+  int Wait();  // exit status (128+signal when killed)
+  bool running();
+
+ private:
+  int pid_ = -1;
+  std::string log_;
+  size_t log_start_ = 0;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string Header(const std::string& name) const;  // case-insensitive, "" if absent
+};
+
+// One HTTP/1.1 request on a fresh loopback connection ("Connection: close").
+HttpResponse Http(int port, const std::string& method, const std::string& target,
+                  const std::string& body = "",
+                  const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// Starts `visionsync serve` on a free port with DATA_DIR=data_dir; returns
+// the port once it listens.
+int StartServer(std::unique_ptr<Process>* proc, const std::string& data_dir,
+                std::vector<std::string> env = {}, const std::string& role = "serve");
 
 }  // namespace vs::testing

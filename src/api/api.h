@@ -1,0 +1,69 @@
+// The HTTP API of the original system (upload, videos, webhook,
+// notifications), the media paths, and the middleware that runs around every
+// request (rate limits, CORS, request ids, access logs).
+//
+// Register() must be called before the server starts; handlers are then
+// called concurrently from the server's threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/clock.h"
+#include "http/http.h"
+#include "ratelimit/rate_limiter.h"
+#include "service/video_service.h"
+
+namespace vs::api {
+
+struct ApiConfig {
+  std::string public_url;    // how clients reach us; empty = from the request's Host
+  std::string frontend_url;  // CORS origin for the API ("*" when empty)
+  std::string upload_secret;   // signs presigned upload URLs
+  std::string webhook_secret;  // verifies X-VisionSync-Signature
+  int64_t max_upload_bytes = 5LL << 30;  // 5 GiB
+  int64_t presign_ttl_s = 3600;
+  int64_t webhook_tolerance_s = 300;
+  bool trust_proxy = false;  // take the client address from X-Forwarded-For
+  std::string web_dist;      // built web UI to serve at / (empty = none)
+};
+
+// Live-connection count for /api/webhook/health (the realtime module's).
+using ConnectionCounter = std::function<int()>;
+// One JSON line per request; the app plugs its logger in.
+using AccessLog = std::function<void(const std::string& json_line)>;
+
+class Api {
+ public:
+  Api(ApiConfig config, service::VideoService& videos, ratelimit::RateLimiter& limiter,
+      const Clock& clock);
+
+  void Register(http::Router& router);
+  http::Middleware MakeMiddleware();
+  void SetConnectionCounter(ConnectionCounter fn) { connections_ = std::move(fn); }
+  void SetAccessLog(AccessLog fn) { access_log_ = std::move(fn); }
+
+  // Exposed for tests: the signature over an upload grant.
+  std::string SignUpload(const std::string& id, const std::string& content_type, int64_t size,
+                         int64_t expires) const;
+
+ private:
+  struct Handlers;
+  ApiConfig config_;
+  service::VideoService& svc_;
+  ratelimit::RateLimiter& limiter_;
+  const Clock& clock_;
+  ConnectionCounter connections_;
+  AccessLog access_log_;
+};
+
+// The rate-limit tier of a request path.
+std::string TierFor(const std::string& method, const std::string& path);
+// Content-Type for a file name (".mpd" -> "application/dash+xml", ...).
+std::string MimeTypeFor(const std::string& file_name);
+// Whether the first bytes look like a video container: MP4/MOV (ftyp at
+// offset 4), AVI (RIFF), Matroska/WebM (EBML 1A 45 DF A3), Ogg (OggS).
+bool LooksLikeVideo(const unsigned char* data, size_t size);
+
+}  // namespace vs::api

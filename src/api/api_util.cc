@@ -1,0 +1,116 @@
+#include "api/api_util.h"
+
+#include <cstdlib>
+
+#include "db/repository.h"
+
+namespace vs::api {
+
+http::Response Ok(json::value data, const std::string& message, int status) {
+  json::object o{{"data", std::move(data)}};
+  if (!message.empty()) o["message"] = message;
+  auto r = http::Response::Json(status, json::serialize(o));
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response Fail(int status, const std::string& code, const std::string& message) {
+  auto r = http::Response::Json(
+      status, json::serialize(json::object{{"error", json::object{{"code", code}, {"message", message}}}}));
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response FailInternal(const Error& e) {
+  if (e.code == "circuit_open") return Fail(503, "unavailable", e.message);
+  if (e.code == db::kBadCursor) return Fail(400, "invalid_cursor", "the cursor is not valid");
+  return Fail(500, "internal", "internal error; please retry");
+}
+
+Result<json::object> ParseObject(const std::string& body) {
+  if (body.empty()) return MakeError("invalid_json", "the request body must be a JSON object");
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return MakeError("invalid_json", "the request body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return MakeError("invalid_json", "the request body must be a JSON object");
+  return std::move(v.as_object());
+}
+
+size_t Utf8Length(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+bool HasControlChars(const std::string& s, bool allow_newlines) {
+  for (unsigned char c : s) {
+    if (c == 0x7f) return true;
+    if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t'))) return true;
+  }
+  return false;
+}
+
+Result<std::optional<std::string>> StringField(const json::object& o, const char* name,
+                                               size_t min_len, size_t max_len) {
+  auto it = o.find(name);
+  if (it == o.end() || it->value().is_null()) return std::optional<std::string>();
+  if (!it->value().is_string())
+    return MakeError("invalid_field", std::string(name) + " must be a string");
+  std::string s(it->value().as_string());
+  const size_t len = Utf8Length(s);
+  if (len < min_len || len > max_len) {
+    return MakeError("invalid_field", std::string(name) + " must be " + std::to_string(min_len) +
+                                          " to " + std::to_string(max_len) + " characters");
+  }
+  return std::optional<std::string>(std::move(s));
+}
+
+Result<std::optional<int64_t>> IntField(const json::object& o, const char* name) {
+  auto it = o.find(name);
+  if (it == o.end() || it->value().is_null()) return std::optional<int64_t>();
+  const json::value& v = it->value();
+  if (v.is_int64()) return std::optional<int64_t>(v.as_int64());
+  if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX))
+    return std::optional<int64_t>(static_cast<int64_t>(v.as_uint64()));
+  if (v.is_double() && v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double())))
+    return std::optional<int64_t>(static_cast<int64_t>(v.as_double()));
+  return MakeError("invalid_field", std::string(name) + " must be a whole number");
+}
+
+std::string UrlEncode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Result<std::pair<int, std::string>> PageParams(const http::Request& req) {
+  int limit = 20;
+  if (auto l = req.Query("limit")) {
+    char* end = nullptr;
+    long v = std::strtol(l->c_str(), &end, 10);
+    if (l->empty() || *end != '\0' || v < 1 || v > 100)
+      return MakeError("invalid_limit", "limit must be a whole number from 1 to 100");
+    limit = static_cast<int>(v);
+  }
+  std::string cursor = req.Query("cursor").value_or("");
+  if (cursor.size() > 200) return MakeError("invalid_cursor", "the cursor is not valid");
+  return std::make_pair(limit, cursor);
+}
+
+json::value PaginationJson(int limit, const std::string& next_cursor) {
+  return json::object{{"limit", limit},
+                      {"nextCursor", next_cursor.empty() ? json::value(nullptr) : json::value(next_cursor)},
+                      {"hasMore", !next_cursor.empty()}};
+}
+
+}  // namespace vs::api

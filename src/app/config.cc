@@ -1,0 +1,122 @@
+#include "app/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/ids.h"
+
+namespace vs::app {
+namespace {
+
+struct Var {
+  const char* name;
+  const char* help;
+};
+constexpr Var kVars[] = {
+    {"PORT", "HTTP port (default 8080)"},
+    {"HOST", "address to listen on (default 0.0.0.0)"},
+    {"DATA_DIR", "database, uploads and outputs (default ./data)"},
+    {"PUBLIC_URL", "how clients reach the server, e.g. https://video.example.com (default: from the request's Host)"},
+    {"CDN_BASE_URL", "media URLs point here instead of this server (a CDN whose origin is this server)"},
+    {"FRONTEND_URL", "CORS origin allowed to call the API (default *)"},
+    {"LOG_LEVEL", "debug, info, warn or error (default info)"},
+    {"WEBHOOK_SECRET", "HMAC key for webhooks and upload URLs (default: generated into DATA_DIR/webhook_secret)"},
+    {"WORKERS", "embedded transcoding workers (default 1; 0 = API only)"},
+    {"HTTP_THREADS", "HTTP threads (default 2)"},
+    {"MAX_UPLOAD_BYTES", "largest accepted upload (default 5368709120)"},
+    {"UPLOAD_URL_TTL_SECONDS", "lifetime of a presigned upload URL (default 3600)"},
+    {"RATE_LIMITS", "rate-limit overrides, e.g. upload=50/900,streaming=1000/60 (limit/seconds)"},
+    {"TRUST_PROXY", "1 to take the client address from X-Forwarded-For (default 0)"},
+    {"JOB_LEASE_SECONDS", "a job whose worker stops heartbeating is retried after this (default 60)"},
+    {"TRANSCODE_MAX_MEMORY_MB", "address-space limit of each transcoder process (default 4096)"},
+    {"TRANSCODE_MAX_SECONDS", "wall-clock limit of each transcode (default 3600)"},
+    {"WEB_DIST", "folder of the built web UI (default web/dist when present)"},
+};
+
+std::string Get(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+Status Int(const char* name, int64_t lo, int64_t hi, int64_t* out) {
+  std::string v = Get(name);
+  if (v.empty()) return {};
+  char* end = nullptr;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (*end != '\0' || x < lo || x > hi) {
+    return MakeError("invalid_config", std::string(name) + " must be a whole number from " +
+                                           std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  *out = x;
+  return {};
+}
+
+}  // namespace
+
+Result<Config> ConfigFromEnv() {
+  Config c;
+  int64_t v = c.port;
+  VS_TRY(Int("PORT", 0, 65535, &v));
+  c.port = static_cast<int>(v);
+  if (!Get("HOST").empty()) c.host = Get("HOST");
+  if (!Get("DATA_DIR").empty()) c.data_dir = Get("DATA_DIR");
+  c.public_url = Get("PUBLIC_URL");
+  c.cdn_base_url = Get("CDN_BASE_URL");
+  c.frontend_url = Get("FRONTEND_URL");
+  if (!Get("LOG_LEVEL").empty()) c.log_level = Get("LOG_LEVEL");
+  c.webhook_secret = Get("WEBHOOK_SECRET");
+  v = c.workers;
+  VS_TRY(Int("WORKERS", 0, 64, &v));
+  c.workers = static_cast<int>(v);
+  v = c.http_threads;
+  VS_TRY(Int("HTTP_THREADS", 1, 64, &v));
+  c.http_threads = static_cast<int>(v);
+  VS_TRY(Int("MAX_UPLOAD_BYTES", 1, int64_t{1} << 42, &c.max_upload_bytes));
+  VS_TRY(Int("UPLOAD_URL_TTL_SECONDS", 1, 7 * 86400, &c.upload_url_ttl_s));
+  c.rate_limits = Get("RATE_LIMITS");
+  const std::string tp = Get("TRUST_PROXY");
+  c.trust_proxy = tp == "1" || tp == "true" || tp == "yes";
+  VS_TRY(Int("JOB_LEASE_SECONDS", 2, 86400, &c.job_lease_s));
+  VS_TRY(Int("TRANSCODE_MAX_MEMORY_MB", 256, 1 << 20, &c.transcode_max_memory_mb));
+  VS_TRY(Int("TRANSCODE_MAX_SECONDS", 10, 7 * 86400, &c.transcode_max_seconds));
+  c.web_dist = Get("WEB_DIST");
+  for (const std::string* u : {&c.public_url, &c.cdn_base_url}) {
+    if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
+      return MakeError("invalid_config", "PUBLIC_URL and CDN_BASE_URL must start with http:// or https://");
+  }
+  return c;
+}
+
+std::string ConfigHelp() {
+  std::ostringstream s;
+  s << "Environment:\n";
+  for (const auto& v : kVars) s << "  " << v.name << std::string(26 - std::string(v.name).size(), ' ') << v.help << "\n";
+  return s.str();
+}
+
+Result<std::string> LoadOrCreateSecret(const std::string& data_dir, const std::string& configured) {
+  if (!configured.empty()) {
+    if (configured.size() < 16) return MakeError("invalid_config", "WEBHOOK_SECRET must have at least 16 characters");
+    return configured;
+  }
+  const std::string path = data_dir + "/webhook_secret";
+  std::ifstream in(path);
+  std::string secret;
+  if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
+  secret = RandomHex(32);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return MakeError("invalid_config", "cannot write " + path);
+  const std::string line = secret + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return MakeError("invalid_config", "cannot write " + path);
+  return secret;
+}
+
+}  // namespace vs::app

@@ -1,0 +1,40 @@
+// Configuration of the server and worker roles, read from the environment
+// (the only place that reads it; everything below app gets this struct).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+
+namespace vs::app {
+
+struct Config {
+  std::string host = "0.0.0.0";
+  int port = 8080;
+  std::string data_dir = "./data";
+  std::string public_url;
+  std::string cdn_base_url;
+  std::string frontend_url;
+  std::string log_level = "info";
+  std::string webhook_secret;  // generated and stored under data_dir when unset
+  int workers = 1;
+  int http_threads = 2;
+  int64_t max_upload_bytes = 5LL << 30;
+  int64_t upload_url_ttl_s = 3600;
+  std::string rate_limits;  // overrides, "upload=50/900,streaming=1000/60"
+  bool trust_proxy = false;
+  int64_t job_lease_s = 60;
+  int64_t transcode_max_memory_mb = 4096;
+  int64_t transcode_max_seconds = 3600;
+  std::string web_dist;  // default: web/dist beside the binary's source tree, if built
+};
+
+// Reads every variable; an invalid value (e.g. PORT=abc) is an error naming it.
+Result<Config> ConfigFromEnv();
+// One line per variable with its meaning and default, for --help.
+std::string ConfigHelp();
+// WEBHOOK_SECRET, or the one stored in data_dir (created on first use, mode 0600).
+Result<std::string> LoadOrCreateSecret(const std::string& data_dir, const std::string& configured);
+
+}  // namespace vs::app

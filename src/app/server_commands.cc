@@ -1,0 +1,214 @@
+#include "app/server_commands.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "app/config.h"
+#include "core/clock.h"
+#include "core/event_bus.h"
+#include "core/hmac.h"
+#include "core/time_format.h"
+#include "db/sqlite_database.h"
+#include "http/http.h"
+#include "ratelimit/rate_limiter.h"
+#include "service/video_service.h"
+#include "store/object_store.h"
+#include "worker/worker.h"
+
+namespace vs::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string SelfPath() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "visionsync" : p.string();
+}
+
+void SetupLogging(const std::string& level) {
+  spdlog::set_pattern("%v");
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// {"time":...,"level":...,"msg":...} with an optional extra JSON field.
+void LogEvent(spdlog::level::level_enum lvl, const std::string& msg) {
+  std::string escaped;
+  for (char c : msg) {
+    if (c == '"' || c == '\\') escaped.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
+  }
+  spdlog::log(lvl, "{{\"time\":\"{}\",\"level\":\"{}\",\"msg\":\"{}\"}}",
+              IsoTime(SystemClock::Instance().NowMs()),
+              spdlog::level::to_string_view(lvl), escaped);
+}
+
+// Blocks SIGINT/SIGTERM in every thread; a watcher thread runs `on_signal`.
+std::thread WatchSignals(std::function<void()> on_signal) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([set, on_signal] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    on_signal();
+  });
+}
+
+// Everything both roles share: database, storage, events, the service.
+struct Core {
+  Config cfg;
+  std::unique_ptr<db::SqliteDatabase> db;
+  std::unique_ptr<store::ObjectStore> store;
+  EventBus bus;
+  std::unique_ptr<service::VideoService> svc;
+  std::string secret;
+
+  Status Open() {
+    VS_ASSIGN_OR_RETURN(cfg, ConfigFromEnv());
+    SetupLogging(cfg.log_level);
+    std::error_code ec;
+    fs::create_directories(cfg.data_dir, ec);
+    if (ec) return MakeError("invalid_config", "cannot create DATA_DIR " + cfg.data_dir + ": " + ec.message());
+    VS_ASSIGN_OR_RETURN(secret, LoadOrCreateSecret(cfg.data_dir, cfg.webhook_secret));
+    VS_ASSIGN_OR_RETURN(db, db::SqliteDatabase::Open(cfg.data_dir + "/visionsync.db", SystemClock::Instance()));
+    VS_ASSIGN_OR_RETURN(store, store::NewLocalStore(cfg.data_dir + "/storage"));
+    svc = std::make_unique<service::VideoService>(db->videos(), db->notifications(), *store, bus,
+                                                  SystemClock::Instance(),
+                                                  service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
+    return {};
+  }
+
+  worker::WorkerOptions WorkerOpts() const {
+    worker::WorkerOptions w;
+    w.transcoder_binary = SelfPath();
+    w.scratch_dir = cfg.data_dir + "/work";
+    char host[128] = "host";
+    gethostname(host, sizeof(host) - 1);
+    w.worker_id = std::string(host) + "-" + std::to_string(getpid());
+    w.lease_ms = cfg.job_lease_s * 1000;
+    w.heartbeat_ms = std::max<int64_t>(500, w.lease_ms / 4);
+    w.max_memory_mb = cfg.transcode_max_memory_mb;
+    w.max_seconds = cfg.transcode_max_seconds;
+    return w;
+  }
+};
+
+int RunServe(bool with_workers) {
+  Core core;
+  Status s = core.Open();
+  if (!s.ok()) {
+    std::cerr << "visionsync: " << s.error().message << "\n";
+    return 1;
+  }
+  const Config& cfg = core.cfg;
+  auto tiers = ratelimit::ParseTiers(cfg.rate_limits, ratelimit::DefaultTiers());
+  if (!tiers.ok()) {
+    std::cerr << "visionsync: RATE_LIMITS: " << tiers.error().message << "\n";
+    return 1;
+  }
+  auto limiter = ratelimit::NewMemoryRateLimiter(*tiers, SystemClock::Instance());
+  api::ApiConfig ac;
+  ac.public_url = cfg.public_url;
+  ac.frontend_url = cfg.frontend_url;
+  ac.webhook_secret = core.secret;
+  ac.upload_secret = HmacSha256Hex(core.secret, "visionsync upload urls");
+  ac.max_upload_bytes = cfg.max_upload_bytes;
+  ac.presign_ttl_s = cfg.upload_url_ttl_s;
+  ac.trust_proxy = cfg.trust_proxy;
+  ac.web_dist = cfg.web_dist;
+  if (ac.web_dist.empty()) {
+    const fs::path guess = fs::path(SelfPath()).parent_path().parent_path() / "web" / "dist";
+    std::error_code ec;
+    if (fs::exists(guess / "index.html", ec)) ac.web_dist = guess.string();
+  }
+  api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());
+  api.SetAccessLog([](const std::string& line) { spdlog::info(line); });
+  http::Router router;
+  api.Register(router);
+  http::ServerOptions so;
+  so.host = cfg.host;
+  so.port = cfg.port;
+  so.threads = cfg.http_threads;
+  http::Server server(so, router, api.MakeMiddleware());
+  api.SetConnectionCounter([&server] { return server.active_connections(); });
+  s = server.Listen();
+  if (!s.ok()) {
+    std::cerr << "visionsync: " << s.error().message << "\n";
+    return 1;
+  }
+  std::unique_ptr<worker::WorkerPool> pool;
+  if (with_workers && cfg.workers > 0) {
+    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), core.db->jobs(), *core.svc);
+    core.svc->SetJobListener([p = pool.get()] { p->Wake(); });
+  }
+  std::thread watcher = WatchSignals([&] {
+    LogEvent(spdlog::level::info, "shutting down");
+    server.Stop();
+  });
+  if (pool) pool->Start(cfg.workers);
+  LogEvent(spdlog::level::info, "listening on http://" + cfg.host + ":" + std::to_string(server.port()) +
+                                    " (data in " + cfg.data_dir + ", " + std::to_string(pool ? cfg.workers : 0) +
+                                    " workers" + (ac.web_dist.empty() ? ", no web UI" : ", web UI from " + ac.web_dist) + ")");
+  server.Run();
+  if (pool) pool->Stop();  // running jobs go back to the queue
+  LogEvent(spdlog::level::info, "stopped");
+  watcher.detach();
+  return 0;
+}
+
+int RunWorker() {
+  Core core;
+  Status s = core.Open();
+  if (!s.ok()) {
+    std::cerr << "visionsync: " << s.error().message << "\n";
+    return 1;
+  }
+  const int n = std::max(1, core.cfg.workers);
+  worker::WorkerPool pool(core.WorkerOpts(), core.db->jobs(), *core.svc);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watcher = WatchSignals([&] {
+    std::lock_guard lock(mu);
+    done = true;
+    cv.notify_all();
+  });
+  pool.Start(n);
+  LogEvent(spdlog::level::info, "worker started with " + std::to_string(n) + " threads on " + core.cfg.data_dir);
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+  LogEvent(spdlog::level::info, "worker shutting down; handing running jobs back");
+  pool.Stop();
+  watcher.join();
+  return 0;
+}
+
+}  // namespace
+
+void AddServerCommands(CLI::App& app, int* exit_code) {
+  const std::string env_help = ConfigHelp();
+  CLI::App* serve = app.add_subcommand("serve", "Run the whole product: API, media, web UI and embedded workers");
+  serve->footer(env_help);
+  serve->callback([exit_code] { *exit_code = RunServe(true); });
+  CLI::App* api = app.add_subcommand("api", "Run the API, media and web UI without workers (scale-out front end)");
+  api->footer(env_help);
+  api->callback([exit_code] { *exit_code = RunServe(false); });
+  CLI::App* worker = app.add_subcommand("worker", "Run transcoding workers against the shared database and storage");
+  worker->footer(env_help);
+  worker->callback([exit_code] { *exit_code = RunWorker(); });
+}
+
+}  // namespace vs::app

@@ -1,0 +1,47 @@
+// In-process publish/subscribe for status events. The realtime module
+// subscribes and fans events out to Socket.IO rooms; the Redis adapter comes
+// with scale-out. Thread-safe; Publish calls subscribers synchronously on the
+// publishing thread, so subscribers must be quick and must not block.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace vs {
+
+struct Event {
+  std::string name;      // "video-status" or "processing-progress"
+  std::string video_id;  // room key
+  std::string payload;   // JSON object: the event's argument
+};
+
+class EventBus {
+ public:
+  using Subscriber = std::function<void(const Event&)>;
+  int Subscribe(Subscriber fn) {
+    std::lock_guard lock(mu_);
+    subs_[next_] = std::move(fn);
+    return next_++;
+  }
+  void Unsubscribe(int id) {
+    std::lock_guard lock(mu_);
+    subs_.erase(id);
+  }
+  void Publish(const Event& e) {
+    std::map<int, Subscriber> copy;
+    {
+      std::lock_guard lock(mu_);
+      copy = subs_;
+    }
+    for (auto& [id, fn] : copy) fn(e);
+  }
+
+ private:
+  std::mutex mu_;
+  int next_ = 0;
+  std::map<int, Subscriber> subs_;
+};
+
+}  // namespace vs

@@ -1,0 +1,109 @@
+// Persistence seams: videos, the status-change history (notifications) and
+// the durable job queue. Adapters: SQLite (embedded default) and, later,
+// PostgreSQL. Every method is thread-safe and may be called from any thread;
+// several processes (the server and `visionsync worker`) may share one
+// database. Expected failures (database busy, I/O) come back as Errors with
+// code "db_error"; "not found" is a value (nullopt / false), not an error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "core/video.h"
+
+namespace vs::db {
+
+inline constexpr const char* kDbError = "db_error";
+inline constexpr const char* kBadCursor = "invalid_cursor";
+
+struct ListQuery {
+  std::optional<VideoStatus> status;  // filter
+  std::string search;                 // full-text over title, description, file name
+  int limit = 20;                     // clamped to 1..100
+  std::string cursor;                 // opaque; from a previous page's next_cursor
+};
+
+// Fields a status transition may set alongside the status.
+struct StatusPatch {
+  std::optional<std::string> error_message;
+  std::optional<double> progress;
+  std::optional<double> duration;
+  std::optional<int> width;
+  std::optional<int> height;
+  std::optional<std::vector<RenditionInfo>> renditions;
+};
+
+struct ConfirmResult {
+  Video video;
+  bool enqueued = false;  // false when it was already confirmed (idempotent repeat)
+};
+
+class VideoRepository {
+ public:
+  virtual ~VideoRepository() = default;
+  virtual Status Create(const Video& v) = 0;
+  virtual Result<std::optional<Video>> Get(const std::string& id) = 0;
+  // Newest first (created_at, then id, descending).
+  virtual Result<Page<Video>> List(const ListQuery& q) = 0;
+  // Every status with its count (zeros included), in kAllVideoStatuses order.
+  virtual Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() = 0;
+  // Returns the updated video; nullopt when it does not exist.
+  virtual Result<std::optional<Video>> UpdateMetadata(const std::string& id,
+                                                      const std::optional<std::string>& title,
+                                                      const std::optional<std::string>& description) = 0;
+  // Guarded conditional update: sets `to` (and the patch) only if the current
+  // status is one of `from` and CanTransition(current, to). Returns the
+  // updated video, or nullopt when the guard failed or the video is missing.
+  virtual Result<std::optional<Video>> Transition(const std::string& id,
+                                                  const std::vector<VideoStatus>& from,
+                                                  VideoStatus to, const StatusPatch& patch) = 0;
+  // Sets progress (never lower than the stored value) while PROCESSING.
+  virtual Result<bool> UpdateProgress(const std::string& id, double progress) = 0;
+  // One transaction: UPLOADING or ERROR -> UPLOADED and a new queued job.
+  // Already UPLOADED/PROCESSING/READY: returns the video with enqueued=false.
+  // nullopt when the video does not exist.
+  virtual Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id) = 0;
+  // Deletes the row and cancels its jobs; false when it did not exist.
+  virtual Result<bool> Delete(const std::string& id) = 0;
+};
+
+class NotificationRepository {
+ public:
+  virtual ~NotificationRepository() = default;
+  virtual Result<Notification> Add(const std::string& video_id, VideoStatus status,
+                                   const std::string& message) = 0;
+  // Newest first; video_id empty = all videos.
+  virtual Result<Page<Notification>> List(int limit, const std::string& cursor,
+                                          const std::string& video_id) = 0;
+};
+
+// Durable queue in the same database as the videos. A claim is a lease: the
+// worker must heartbeat before it expires, or another worker may take the
+// job over (the first one crashed). Attempts count claims.
+class JobQueue {
+ public:
+  virtual ~JobQueue() = default;
+  // The oldest claimable job: queued with run_after <= now, or running with
+  // an expired lease. Marks it running, owned by worker_id until now+lease_ms,
+  // and counts an attempt. A job whose expired lease was its last attempt is
+  // failed instead ("worker lost") and is not returned.
+  virtual Result<std::optional<Job>> Claim(const std::string& worker_id, int64_t lease_ms) = 0;
+  // Extends the lease. false when the worker no longer owns the job
+  // (cancelled, or taken over after expiry): the worker must stop.
+  virtual Result<bool> Heartbeat(int64_t job_id, const std::string& worker_id,
+                                 int64_t lease_ms) = 0;
+  virtual Result<bool> Complete(int64_t job_id, const std::string& worker_id) = 0;
+  // Retryable and attempts < max_attempts: back to queued, claimable after
+  // backoff_ms. Otherwise failed for good. Returns the job's new state.
+  virtual Result<JobState> Fail(int64_t job_id, const std::string& worker_id,
+                                const std::string& error, bool retryable, int64_t backoff_ms) = 0;
+  // Hands a running job back (graceful shutdown) without using up an attempt.
+  virtual Result<bool> Release(int64_t job_id, const std::string& worker_id) = 0;
+  virtual Result<std::optional<Job>> LatestForVideo(const std::string& video_id) = 0;
+};
+
+}  // namespace vs::db

@@ -1,0 +1,33 @@
+// The embedded database: one SQLite file (WAL mode, foreign keys on,
+// versioned migrations) holding videos, notifications and the job queue.
+//
+// Thread-safe: one connection per SqliteDatabase guarded by a mutex, so the
+// repositories may be used from any thread. Several processes may open the
+// same file (the server and `visionsync worker`); writers wait up to
+// busy_timeout_ms for each other.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "db/repository.h"
+
+namespace vs::db {
+
+class SqliteDatabase {
+ public:
+  // Creates the file and applies pending migrations. `clock` must outlive
+  // the database.
+  static Result<std::unique_ptr<SqliteDatabase>> Open(const std::string& path, const Clock& clock,
+                                                      int busy_timeout_ms = 5000);
+  virtual ~SqliteDatabase() = default;
+
+  virtual VideoRepository& videos() = 0;
+  virtual NotificationRepository& notifications() = 0;
+  virtual JobQueue& jobs() = 0;
+  virtual int schema_version() = 0;
+};
+
+}  // namespace vs::db

@@ -1,0 +1,90 @@
+// The video lifecycle, shared by the API and the workers: every status change
+// is a guarded conditional update, recorded as a notification and published
+// on the event bus, in that order. Thread-safe (its dependencies are).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "core/clock.h"
+#include "core/event_bus.h"
+#include "core/result.h"
+#include "core/video.h"
+#include "db/repository.h"
+#include "store/object_store.h"
+
+namespace vs::service {
+
+inline constexpr const char* kNotFoundCode = "not_found";
+
+struct UrlConfig {
+  std::string public_url;    // e.g. "https://video.example.com"; empty = relative URLs
+  std::string cdn_base_url;  // when set, media URLs point there instead
+};
+
+struct ReadyInfo {
+  double duration = 0;
+  int width = 0;
+  int height = 0;
+  std::vector<RenditionInfo> renditions;
+};
+
+std::string RawKey(const std::string& id);        // raw/<id>/source
+std::string ProcessedPrefix(const std::string& id);  // processed/<id>/
+
+class VideoService {
+ public:
+  VideoService(db::VideoRepository& videos, db::NotificationRepository& notifications,
+               store::ObjectStore& store, EventBus& bus, const Clock& clock, UrlConfig urls);
+
+  Result<Video> CreateUpload(std::string title, std::string description, std::string file_name,
+                             std::string file_type, int64_t file_size);
+  // UPLOADING/ERROR -> UPLOADED + job, in one transaction; idempotent.
+  Result<std::optional<db::ConfirmResult>> Confirm(const std::string& id);
+  // Claimed by a worker: UPLOADED (or PROCESSING after a crash) -> PROCESSING.
+  Result<std::optional<Video>> MarkProcessing(const std::string& id, int attempt);
+  // Progress from the transcoder: stored (rounded, monotonic) and published.
+  void ReportProgress(const std::string& id, double percent, const std::string& stage);
+  Result<std::optional<Video>> MarkReady(const std::string& id, const ReadyInfo& info);
+  // Terminal failure with a reason a person can read.
+  Result<std::optional<Video>> MarkError(const std::string& id, const std::string& reason);
+  // A failed attempt that will be retried: PROCESSING -> UPLOADED.
+  Result<std::optional<Video>> Requeue(const std::string& id, const std::string& reason);
+  // Deletes the row, the raw upload and every processed file.
+  Result<bool> Delete(const std::string& id);
+
+  // Media URLs: CDN base, else the public URL, else `request_base` (from the
+  // request's Host), else relative.
+  std::string MediaUrl(const std::string& id, std::string_view file,
+                       std::string_view request_base = {}) const;
+  boost::json::object ToJson(const Video& v, std::string_view request_base = {}) const;
+
+  // Called after a job was enqueued (wakes idle embedded workers).
+  void SetJobListener(std::function<void()> fn) { on_job_ = std::move(fn); }
+
+  db::VideoRepository& videos() { return videos_; }
+  db::NotificationRepository& notifications() { return notifications_; }
+  store::ObjectStore& store() { return store_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  Result<std::optional<Video>> Move(const std::string& id, const std::vector<VideoStatus>& from,
+                                    VideoStatus to, const db::StatusPatch& patch,
+                                    const std::string& message);
+  void Announce(const Video& v, const std::string& message);
+
+  db::VideoRepository& videos_;
+  db::NotificationRepository& notifications_;
+  store::ObjectStore& store_;
+  EventBus& bus_;
+  const Clock& clock_;
+  UrlConfig urls_;
+  std::function<void()> on_job_;
+};
+
+
+}  // namespace vs::service

@@ -1,0 +1,404 @@
+// The real `visionsync serve` on a loopback port with a temporary DATA_DIR,
+// driven over HTTP: the whole upload -> READY -> stream -> delete flow, every
+// refusal rule, signed webhooks, rate limits and crash recovery.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "core/hmac.h"
+#include "test_util.h"
+
+namespace vs::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr const char* kSecret = "test-webhook-secret-0123456789abcdef";
+const std::vector<std::string> kBaseEnv = {"WEBHOOK_SECRET=" + std::string(kSecret),
+                                           "RATE_LIMITS=upload=1000/60,general=1000/60,status=1000/60,"
+                                           "search=1000/60,webhook=1000/60,streaming=10000/60",
+                                           "LOG_LEVEL=info"};
+
+json::value Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  return ec ? json::value() : v;
+}
+
+std::string Str(const json::value& v, const char* key) {
+  const auto* o = v.if_object();
+  if (!o || !o->contains(key) || !o->at(key).is_string()) return "";
+  return std::string(o->at(key).as_string());
+}
+
+// The path and query of an absolute URL.
+std::string PathOf(const std::string& url) {
+  auto p = url.find("://");
+  auto slash = url.find('/', p == std::string::npos ? 0 : p + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> extra = {}) {
+    data_ = TempDir() + "/data";
+    std::vector<std::string> env = kBaseEnv;
+    env.insert(env.end(), extra.begin(), extra.end());
+    port_ = StartServer(&server_, data_, env);
+    ASSERT_GT(port_, 0) << ReadFile(data_ + ".log");
+  }
+  void Restart(std::vector<std::string> extra = {}) {
+    std::vector<std::string> env = kBaseEnv;
+    env.insert(env.end(), extra.begin(), extra.end());
+    port_ = StartServer(&server_, data_, env);
+    ASSERT_GT(port_, 0) << ReadFile(data_ + ".log");
+  }
+  HttpResponse Req(const std::string& method, const std::string& target, const std::string& body = "",
+                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    return Http(port_, method, target, body, headers);
+  }
+  HttpResponse PostJson(const std::string& target, const std::string& body) {
+    return Req("POST", target, body, {{"Content-Type", "application/json"}});
+  }
+  json::value Presign(const std::string& file_name, size_t size, const std::string& type = "video/mp4",
+                      const std::string& title = "") {
+    json::object o{{"fileName", file_name}, {"fileType", type}, {"fileSize", size}};
+    if (!title.empty()) o["title"] = title;
+    HttpResponse r = PostJson("/api/upload/generate-presigned-url", json::serialize(o));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r).at("data");
+  }
+  // presign + PUT + confirm; returns the video id.
+  std::string Upload(const std::string& clip, const std::string& title) {
+    const std::string bytes = ReadFile(MediaDir() + "/" + clip);
+    json::value d = Presign(clip, bytes.size(), "video/mp4", title);
+    HttpResponse put = Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}});
+    EXPECT_EQ(put.status, 200) << put.body;
+    const std::string id = Str(d, "videoId");
+    HttpResponse c = Req("POST", "/api/upload/confirm/" + id);
+    EXPECT_EQ(c.status, 200) << c.body;
+    return id;
+  }
+  std::string StatusOf(const std::string& id) {
+    return Str(Json(Req("GET", "/api/videos/" + id + "/status")).at("data"), "status");
+  }
+  std::string WaitForStatus(const std::string& id, const std::string& want, int seconds) {
+    std::string s;
+    for (int i = 0; i < seconds * 5; ++i) {
+      HttpResponse r = Req("GET", "/api/videos/" + id + "/status");
+      if (r.status == 200) s = Str(Json(r).at("data"), "status");
+      if (s == want || s == "ERROR") return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return s;
+  }
+  std::string Webhook(const std::string& body, long long ts, const std::string& secret = kSecret) {
+    return "sha256=" + HmacSha256Hex(secret, std::to_string(ts) + "." + body);
+  }
+
+  std::string data_;
+  int port_ = 0;
+  std::unique_ptr<Process> server_;
+};
+
+TEST_F(ServerTest, UploadProcessStreamAndDelete) {
+  Start();
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("Holiday clip ✓.mp4", bytes.size());
+  const std::string url = Str(d, "presignedUrl");
+  const std::string id = Str(d, "videoId");
+  EXPECT_EQ(url.rfind("http://127.0.0.1:" + std::to_string(port_) + "/upload/" + id + "?", 0), 0u) << url;
+  EXPECT_FALSE(Str(d, "expiresAt").empty());
+  EXPECT_EQ(StatusOf(id), "UPLOADING");
+
+  HttpResponse put = Req("PUT", PathOf(url), bytes, {{"Content-Type", "video/mp4"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  HttpResponse c1 = Req("POST", "/api/upload/confirm/" + id);
+  ASSERT_EQ(c1.status, 200) << c1.body;
+  HttpResponse c2 = Req("POST", "/api/upload/confirm/" + id);  // idempotent
+  EXPECT_EQ(c2.status, 200);
+  EXPECT_EQ(Str(Json(c2), "message"), "already confirmed");
+
+  ASSERT_EQ(WaitForStatus(id, "READY", 120), "READY") << ReadFile(data_ + ".log");
+  json::value v = Json(Req("GET", "/api/videos/" + id)).at("data");
+  EXPECT_EQ(Str(v, "title"), "Holiday clip ✓");
+  EXPECT_EQ(Str(v, "fileName"), "Holiday clip ✓.mp4");
+  EXPECT_EQ(Str(v, "resolution"), "1280x720");
+  EXPECT_NEAR(v.at("duration").to_number<double>(), 6.0, 0.1);
+  EXPECT_EQ(v.at("renditions").as_array().size(), 3u);
+  const std::string manifest = Str(v, "manifestUrl");
+  EXPECT_NE(manifest.find("/media/" + id + "/manifest.mpd"), std::string::npos);
+
+  // Manifest redirects, then the media path serves it with a short cache.
+  HttpResponse redir = Req("GET", "/api/videos/" + id + "/manifest.mpd");
+  EXPECT_EQ(redir.status, 302);
+  EXPECT_EQ(PathOf(redir.Header("Location")), "/media/" + id + "/manifest.mpd");
+  EXPECT_EQ(PathOf(Req("GET", "/api/videos/" + id + "/master.m3u8").Header("Location")),
+            "/media/" + id + "/master.m3u8");
+  HttpResponse mpd = Req("GET", "/media/" + id + "/manifest.mpd");
+  EXPECT_EQ(mpd.status, 200);
+  EXPECT_EQ(mpd.Header("Content-Type"), "application/dash+xml");
+  EXPECT_EQ(mpd.Header("Cache-Control"), "public, max-age=60");
+  EXPECT_NE(mpd.body.find("<MPD"), std::string::npos);
+  EXPECT_EQ(Req("GET", "/media/" + id + "/master.m3u8").Header("Content-Type"),
+            "application/vnd.apple.mpegurl");
+
+  // Segments: immutable, strong ETag, 304, ranges.
+  const std::string seg = "/api/videos/" + id + "/segments/chunk-0-1.m4s";
+  HttpResponse full = Req("GET", seg);
+  ASSERT_EQ(full.status, 200);
+  EXPECT_EQ(full.Header("Cache-Control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(full.Header("Accept-Ranges"), "bytes");
+  EXPECT_EQ(full.Header("Access-Control-Allow-Origin"), "*");
+  const std::string etag = full.Header("ETag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(etag.front(), '"');
+  EXPECT_EQ(full.body, ReadFile(data_ + "/storage/processed/" + id + "/chunk-0-1.m4s"));
+  HttpResponse cached = Req("GET", seg, "", {{"If-None-Match", etag}});
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_TRUE(cached.body.empty());
+  EXPECT_EQ(cached.Header("ETag"), etag);
+  HttpResponse part = Req("GET", seg, "", {{"Range", "bytes=10-109"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, full.body.substr(10, 100));
+  EXPECT_EQ(part.Header("Content-Range"), "bytes 10-109/" + std::to_string(full.body.size()));
+  HttpResponse tail = Req("GET", seg, "", {{"Range", "bytes=-50"}});
+  EXPECT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.body, full.body.substr(full.body.size() - 50));
+  HttpResponse beyond = Req("GET", seg, "", {{"Range", "bytes=999999999-"}});
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(beyond.Header("Content-Range"), "bytes */" + std::to_string(full.body.size()));
+  EXPECT_EQ(Req("GET", seg, "", {{"Range", "bytes=10-20"}, {"If-Range", "\"stale\""}}).status, 200);
+  EXPECT_EQ(Req("GET", "/media/" + id + "/thumbnail.jpg").Header("Content-Type"), "image/jpeg");
+
+  // Library views.
+  json::value list = Json(Req("GET", "/api/videos?limit=10"));
+  ASSERT_EQ(list.at("data").as_array().size(), 1u);
+  EXPECT_EQ(Str(list.at("data").as_array()[0], "id"), id);
+  EXPECT_TRUE(list.at("pagination").at("nextCursor").is_null());
+  EXPECT_EQ(Json(Req("GET", "/api/videos/search?q=holiday")).at("data").as_array().size(), 1u);
+  EXPECT_EQ(Json(Req("GET", "/api/videos/search?q=nothinglikethis")).at("data").as_array().size(), 0u);
+  EXPECT_EQ(Json(Req("GET", "/api/videos/status/READY")).at("data").as_array().size(), 1u);
+  EXPECT_EQ(Json(Req("GET", "/api/videos/status/ready")).at("data").as_array().size(), 1u);
+  EXPECT_EQ(Json(Req("GET", "/api/videos/status/ERROR")).at("data").as_array().size(), 0u);
+  json::value stats = Json(Req("GET", "/api/videos/stats/overview")).at("data");
+  EXPECT_EQ(stats.at("total").as_int64(), 1);
+  EXPECT_EQ(stats.at("byStatus").at("READY").as_int64(), 1);
+
+  // Edit.
+  HttpResponse upd = Req("PUT", "/api/videos/" + id, R"({"title":"Renamed","description":"By the sea"})",
+                         {{"Content-Type", "application/json"}});
+  EXPECT_EQ(upd.status, 200) << upd.body;
+  EXPECT_EQ(Str(Json(Req("GET", "/api/videos/" + id)).at("data"), "title"), "Renamed");
+  EXPECT_EQ(Json(Req("GET", "/api/videos/search?q=sea")).at("data").as_array().size(), 1u);
+
+  // The status history.
+  json::value notes = Json(Req("GET", "/api/notifications?videoId=" + id));
+  std::vector<std::string> statuses;
+  for (const auto& n : notes.at("data").as_array()) statuses.push_back(Str(n, "status"));
+  ASSERT_GE(statuses.size(), 4u);
+  EXPECT_EQ(statuses.front(), "READY");  // newest first
+  EXPECT_EQ(statuses.back(), "UPLOADING");
+
+  // Delete: row, raw upload and outputs go.
+  EXPECT_EQ(Req("DELETE", "/api/videos/" + id).status, 200);
+  EXPECT_EQ(Req("GET", "/api/videos/" + id).status, 404);
+  EXPECT_EQ(Req("GET", seg).status, 404);
+  EXPECT_FALSE(fs::exists(data_ + "/storage/processed/" + id));
+  EXPECT_FALSE(fs::exists(data_ + "/storage/raw/" + id));
+  EXPECT_EQ(Req("DELETE", "/api/videos/" + id).status, 404);
+}
+
+TEST_F(ServerTest, UploadUrlRules) {
+  Start({"UPLOAD_URL_TTL_SECONDS=2", "MAX_UPLOAD_BYTES=50000000"});
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("a.mp4", bytes.size());
+  const std::string path = PathOf(Str(d, "presignedUrl"));
+  const std::string id = Str(d, "videoId");
+  auto put = [&](const std::string& target, const std::string& body, const std::string& type) {
+    return Req("PUT", target, body, {{"Content-Type", type}});
+  };
+  // Tampered signature, size, type.
+  std::string bad_sig = std::regex_replace(path, std::regex("sig=([0-9a-f])"), "sig=0$1");
+  EXPECT_EQ(put(bad_sig, bytes, "video/mp4").status, 403);
+  std::string bigger = std::regex_replace(path, std::regex("size=[0-9]+"), "size=" + std::to_string(bytes.size() + 1));
+  EXPECT_EQ(put(bigger, bytes, "video/mp4").status, 403);
+  EXPECT_EQ(put(path, bytes, "video/webm").status, 403);  // not the signed type
+  // Body larger than signed; wrong magic bytes.
+  EXPECT_EQ(Req("PUT", path, bytes + "xx", {{"Content-Type", "video/mp4"}}).status, 413);
+  std::string text(bytes.size(), 'a');
+  HttpResponse magic = put(path, text, "video/mp4");
+  EXPECT_EQ(magic.status, 415) << magic.body;
+  // Confirm before any bytes arrived.
+  EXPECT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 409);
+  // Expired.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  HttpResponse expired = put(path, bytes, "video/mp4");
+  EXPECT_EQ(expired.status, 403);
+  EXPECT_NE(expired.body.find("expired_signature"), std::string::npos);
+  EXPECT_FALSE(fs::exists(data_ + "/storage/raw/" + id + "/source"));
+  // Presign validation.
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":"x.exe","fileType":"application/x-msdownload","fileSize":10})").status, 400);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":"x.mp4","fileType":"video/mp4","fileSize":60000000})").status, 413);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":"x.mp4","fileType":"video/mp4","fileSize":"big"})").status, 400);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":"x.mp4","fileType":"video/mp4","fileSize":-5})").status, 400);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileType":"video/mp4","fileSize":5})").status, 400);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":42,"fileType":"video/mp4","fileSize":5})").status, 400);
+  HttpResponse malformed = PostJson("/api/upload/generate-presigned-url", "{not json");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("invalid_json"), std::string::npos);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", "[1,2]").status, 400);
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", std::string(3 << 20, ' ')).status, 413);
+  // .mkv without a declared type is recognised by its extension.
+  EXPECT_EQ(PostJson("/api/upload/generate-presigned-url", R"({"fileName":"film.mkv","fileType":"","fileSize":5})").status, 201);
+}
+
+TEST_F(ServerTest, BadRequestsGetClearAnswers) {
+  Start();
+  EXPECT_EQ(Req("GET", "/api/videos/0123456789abcdef01234567").status, 404);
+  HttpResponse bad_id = Req("GET", "/api/videos/not-an-id");
+  EXPECT_EQ(bad_id.status, 400);
+  EXPECT_NE(bad_id.body.find("\"code\":\"invalid_id\""), std::string::npos);
+  EXPECT_EQ(Req("GET", "/api/videos/status/DONE").status, 400);
+  EXPECT_EQ(Req("GET", "/api/videos/search").status, 400);
+  EXPECT_EQ(Req("GET", "/api/videos?limit=0").status, 400);
+  EXPECT_EQ(Req("GET", "/api/videos?limit=abc").status, 400);
+  EXPECT_EQ(Req("GET", "/api/videos?cursor=garbage!").status, 400);
+  EXPECT_EQ(Req("PUT", "/api/videos/0123456789abcdef01234567", R"({"title":5})").status, 400);
+  EXPECT_EQ(Req("PUT", "/api/videos/0123456789abcdef01234567", R"({})").status, 400);
+  EXPECT_EQ(Req("PUT", "/api/videos/0123456789abcdef01234567", R"({"title":"x"})").status, 404);
+  EXPECT_EQ(Req("DELETE", "/api/videos").status, 405);
+  EXPECT_EQ(Req("GET", "/api/nothing-here").status, 404);
+  // Traversal attempts never leave the output folder.
+  for (const std::string t : {"/media/0123456789abcdef01234567/..%2F..%2Fvisionsync.db",
+                              "/media/0123456789abcdef01234567/%2E%2E",
+                              "/media/..%2F..%2Fetc/passwd",
+                              "/api/videos/0123456789abcdef01234567/segments/..%2Fwebhook_secret",
+                              "/media/0123456789abcdef01234567/.hidden"}) {
+    HttpResponse r = Req("GET", t);
+    EXPECT_TRUE(r.status == 404 || r.status == 400) << t << " -> " << r.status;
+    EXPECT_EQ(r.body.find(kSecret), std::string::npos);
+  }
+  HttpResponse h = Req("GET", "/api/webhook/health");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(Str(Json(h), "status"), "ok");
+  EXPECT_TRUE(Json(h).at("connections").is_int64());
+  EXPECT_FALSE(h.Header("X-Request-Id").empty());
+}
+
+TEST_F(ServerTest, SignedWebhooksAreVerifiedAndIdempotent) {
+  Start({"WORKERS=0"});
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("w.mp4", bytes.size());
+  const std::string id = Str(d, "videoId");
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  const std::string body = R"({"videoId":")" + id + R"(","status":"ready","manifestUrl":"x","duration":6})";
+  const long long now = std::time(nullptr);
+  auto hook = [&](const std::string& b, const std::string& ts, const std::string& sig) {
+    std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", "application/json"}};
+    if (!ts.empty()) h.emplace_back("X-VisionSync-Timestamp", ts);
+    if (!sig.empty()) h.emplace_back("X-VisionSync-Signature", sig);
+    return Req("POST", "/api/webhook/processing-complete", b, h);
+  };
+  EXPECT_EQ(hook(body, "", "").status, 401);
+  EXPECT_EQ(hook(body, std::to_string(now), "sha256=00").status, 401);
+  EXPECT_EQ(hook(body, std::to_string(now), Webhook(body, now, "another-secret-0123456789")).status, 401);
+  EXPECT_EQ(hook(body, std::to_string(now - 600), Webhook(body, now - 600)).status, 401);  // stale
+  EXPECT_EQ(hook(body + " ", std::to_string(now), Webhook(body, now)).status, 401);  // body changed
+  EXPECT_EQ(StatusOf(id), "UPLOADED");
+  HttpResponse ok = hook(body, std::to_string(now), Webhook(body, now));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(StatusOf(id), "READY");
+  HttpResponse dup = hook(body, std::to_string(now), Webhook(body, now));
+  EXPECT_EQ(dup.status, 200);
+  EXPECT_FALSE(Json(dup).at("data").at("applied").as_bool());
+  const std::string err = R"({"videoId":")" + id + R"(","status":"error","error":"late duplicate"})";
+  EXPECT_EQ(hook(err, std::to_string(now), Webhook(err, now)).status, 200);
+  EXPECT_EQ(StatusOf(id), "READY");  // READY never goes back
+}
+
+TEST_F(ServerTest, RateLimitsAnswer429WithHeaders) {
+  Start({"RATE_LIMITS=general=5/60"});
+  for (int i = 0; i < 5; ++i) {
+    HttpResponse r = Req("GET", "/api/videos");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.Header("X-RateLimit-Limit"), "5");
+    EXPECT_EQ(r.Header("X-RateLimit-Remaining"), std::to_string(4 - i));
+    EXPECT_FALSE(r.Header("X-RateLimit-Reset").empty());
+  }
+  HttpResponse limited = Req("GET", "/api/videos");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_FALSE(limited.Header("Retry-After").empty());
+  EXPECT_NE(limited.body.find("rate_limited"), std::string::npos);
+  // Other tiers keep their own budget.
+  EXPECT_EQ(Req("GET", "/api/videos/0123456789abcdef01234567/status").status, 404);
+}
+
+TEST_F(ServerTest, HostileUploadEndsInErrorWithReason) {
+  Start();
+  // Starts like an MP4 (passes the magic check) but is not a video.
+  std::string fake = std::string("\0\0\0\x18" "ftypisom\0\0\0\0", 16) + std::string(5000, 'x');
+  json::value d = Presign("fake.mp4", fake.size());
+  const std::string id = Str(d, "videoId");
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), fake, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  EXPECT_EQ(WaitForStatus(id, "ERROR", 60), "ERROR");
+  json::value v = Json(Req("GET", "/api/videos/" + id)).at("data");
+  EXPECT_FALSE(Str(v, "errorMessage").empty());
+  EXPECT_EQ(Req("GET", "/api/videos/" + id + "/manifest.mpd").status, 404);
+}
+
+TEST_F(ServerTest, KillDuringProcessingLosesNothing) {
+  Start({"JOB_LEASE_SECONDS=3"});
+  const std::string id = Upload("src-1080p30-20s.mp4", "crash test");
+  ASSERT_EQ(WaitForStatus(id, "PROCESSING", 30), "PROCESSING");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  server_->Signal(SIGKILL);
+  server_->Wait();
+  Restart({"JOB_LEASE_SECONDS=3"});
+  ASSERT_EQ(WaitForStatus(id, "READY", 240), "READY") << ReadFile(data_ + ".log");
+  EXPECT_EQ(Req("GET", "/media/" + id + "/manifest.mpd").status, 200);
+  // No working folders of the killed attempt are left behind once done.
+  json::value notes = Json(Req("GET", "/api/notifications?videoId=" + id + "&limit=50"));
+  int processing = 0;
+  for (const auto& n : notes.at("data").as_array()) processing += Str(n, "status") == "PROCESSING";
+  EXPECT_GE(processing, 2);  // the killed attempt and the one that finished
+}
+
+TEST_F(ServerTest, GracefulStopHandsTheJobBack) {
+  Start();
+  const std::string id = Upload("src-1080p30-20s.mp4", "sigterm");
+  ASSERT_EQ(WaitForStatus(id, "PROCESSING", 30), "PROCESSING");
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(), 0);
+  Restart();
+  ASSERT_EQ(WaitForStatus(id, "READY", 240), "READY");
+  // The interrupted attempt was handed back to the queue, not left stuck.
+  json::value notes = Json(Req("GET", "/api/notifications?videoId=" + id + "&limit=50"));
+  bool handed_back = false;
+  for (const auto& n : notes.at("data").as_array())
+    handed_back |= Str(n, "status") == "UPLOADED" && Str(n, "message").find("shutting down") != std::string::npos;
+  EXPECT_TRUE(handed_back);
+}
+
+TEST_F(ServerTest, SeparateWorkerProcess) {
+  Start({"WORKERS=0"});
+  std::unique_ptr<Process> worker = std::make_unique<Process>(
+      std::vector<std::string>{Binary(), "worker"},
+      std::vector<std::string>{"DATA_DIR=" + data_, "WEBHOOK_SECRET=" + std::string(kSecret)},
+      data_ + ".worker.log");
+  const std::string id = Upload("src-720p25-6s-noaudio.mp4", "remote worker");
+  EXPECT_EQ(WaitForStatus(id, "READY", 120), "READY") << ReadFile(data_ + ".worker.log");
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace vs::testing

@@ -193,7 +193,10 @@ std::string TierFor(const std::string& method, const std::string& path) {
     return "streaming";
   if (starts("/api/videos/") && path.ends_with("/status")) return "status";
   if (starts("/api/auth/")) return "auth";
-  if (starts("/api/") || starts("/socket.io")) return "general";
+  // Socket.IO long-polling makes a request every ping interval per client:
+  // the streaming tier's per-minute budget fits it, "general" would not.
+  if (starts("/socket.io")) return "streaming";
+  if (starts("/api/")) return "general";
   return "streaming";  // the web UI's static files
 }
 

@@ -16,6 +16,7 @@ TEST(ApiTest, TiersFollowTheOriginalTable) {
   EXPECT_EQ(TierFor("GET", "/media/abc/chunk-0-1.m4s"), "streaming");
   EXPECT_EQ(TierFor("GET", "/api/videos"), "general");
   EXPECT_EQ(TierFor("GET", "/api/notifications"), "general");
+  EXPECT_EQ(TierFor("GET", "/socket.io/"), "streaming");
 }
 
 TEST(ApiTest, MimeTypes) {

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "app/config.h"
+#include "app/guarded_adapters.h"
 #include "core/clock.h"
 #include "core/event_bus.h"
 #include "core/hmac.h"
@@ -70,6 +71,9 @@ struct Core {
   Config cfg;
   std::unique_ptr<db::SqliteDatabase> db;
   std::unique_ptr<store::ObjectStore> store;
+  // What the rest of the program uses: the adapters behind circuit breakers.
+  GuardedDatabase guarded_db;
+  std::unique_ptr<store::ObjectStore> guarded_store;
   EventBus bus;
   std::unique_ptr<service::VideoService> svc;
   std::string secret;
@@ -83,7 +87,12 @@ struct Core {
     VS_ASSIGN_OR_RETURN(secret, LoadOrCreateSecret(cfg.data_dir, cfg.webhook_secret));
     VS_ASSIGN_OR_RETURN(db, db::SqliteDatabase::Open(cfg.data_dir + "/visionsync.db", SystemClock::Instance()));
     VS_ASSIGN_OR_RETURN(store, store::NewLocalStore(cfg.data_dir + "/storage"));
-    svc = std::make_unique<service::VideoService>(db->videos(), db->notifications(), *store, bus,
+    const Clock& clock = SystemClock::Instance();
+    guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(),
+                               std::make_shared<resilience::CircuitBreaker>("database", resilience::BreakerOptions{}, clock));
+    guarded_store = GuardStore(*store, std::make_shared<resilience::CircuitBreaker>(
+                                           "storage", resilience::BreakerOptions{}, clock));
+    svc = std::make_unique<service::VideoService>(*guarded_db.videos, *guarded_db.notifications, *guarded_store, bus,
                                                   SystemClock::Instance(),
                                                   service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
     return {};
@@ -149,7 +158,7 @@ int RunServe(bool with_workers) {
   }
   std::unique_ptr<worker::WorkerPool> pool;
   if (with_workers && cfg.workers > 0) {
-    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), core.db->jobs(), *core.svc);
+    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
     core.svc->SetJobListener([p = pool.get()] { p->Wake(); });
   }
   std::thread watcher = WatchSignals([&] {
@@ -175,7 +184,7 @@ int RunWorker() {
     return 1;
   }
   const int n = std::max(1, core.cfg.workers);
-  worker::WorkerPool pool(core.WorkerOpts(), core.db->jobs(), *core.svc);
+  worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;

@@ -20,6 +20,7 @@
 #include "core/ids.h"
 #include "core/time_format.h"
 #include "http/http.h"
+#include "http/upgrade.h"
 
 namespace vs::http {
 namespace {
@@ -145,6 +146,27 @@ struct Server::Impl {
           co_await Write(stream, none, bad, false, false);
         }
         break;
+      }
+      if (upgrade && beast::websocket::is_upgrade(hp.get())) {
+        bool bad = false;
+        Request req = ToRequest(hp.get(), remote, &bad);
+        if (!bad && upgrade->Accepts(req)) {
+          std::optional<Response> refused;
+          if (mw.before) refused = mw.before(req, Router::Match{});
+          if (!refused) {
+            // The upgrade handler owns the connection from here on.
+            {
+              std::lock_guard lock(mu);
+              sessions.erase(id);
+            }
+            co_await upgrade->Upgrade(std::move(stream), std::move(buffer), hp.release(), std::move(req));
+            SessionEnded();
+            co_return;
+          }
+          refused->close_connection = true;
+          co_await Write(stream, req, *refused, false, false);
+          break;
+        }
       }
       const Next next = co_await HandleOne(stream, buffer, hp, remote);
       if (next == Next::kKeepAlive) continue;

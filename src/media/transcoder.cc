@@ -34,7 +34,10 @@ namespace fs = std::filesystem;
 
 constexpr int kAudioRate = 48000;
 constexpr int kAudioChannels = 2;
-constexpr size_t kQueueFrames = 6;
+// Frames buffered per rung. Deep enough that a rung busy with an expensive
+// frame (an IDR, a scene change) does not stall the decoder and with it every
+// other rung; each entry is a reference to a shared decoded picture.
+size_t QueueFrames();
 constexpr int kThumbMaxWidth = 1280;
 
 // A bounded queue of decoded frames from the demux/decode thread to one rung.
@@ -43,7 +46,7 @@ class FrameQueue {
  public:
   bool Push(FramePtr f) {
     std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < kQueueFrames || aborted_; });
+    not_full_.wait(lock, [&] { return q_.size() < capacity_ || aborted_; });
     if (aborted_) return false;
     q_.push_back(std::move(f));
     not_empty_.notify_one();
@@ -76,6 +79,7 @@ class FrameQueue {
   std::mutex mu_;
   std::condition_variable not_full_, not_empty_;
   std::deque<FramePtr> q_;
+  size_t capacity_ = QueueFrames();
   bool closed_ = false;
   bool aborted_ = false;
 };
@@ -109,6 +113,8 @@ class FailureState {
   std::optional<Error> error_;
   std::vector<FrameQueue*> queues_;
 };
+
+int EnvInt(const char* name, int def);
 
 // Gives `f` a writable yuv buffer of the given size and format, reusing the
 // current one when nobody else references it (the encoder copies its input).
@@ -206,7 +212,10 @@ class VideoRung {
     e->gop_size = seg_frames * 2 + 1;
     e->keyint_min = seg_frames;
     e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    e->thread_count = opt_threads_;
+    // The top rung is about half of all the work: on one thread it would be
+    // the critical path, so it gets frame threads; smaller rungs run one
+    // thread each and fill the cores around it.
+    e->thread_count = top_ ? EnvInt("VS_TOP_THREADS", 2) : opt_threads_;
     e->color_range = AVCOL_RANGE_MPEG;
     if (dec->color_primaries != AVCOL_PRI_UNSPECIFIED) e->color_primaries = dec->color_primaries;
     if (dec->color_trc != AVCOL_TRC_UNSPECIFIED) e->color_trc = dec->color_trc;
@@ -216,6 +225,10 @@ class VideoRung {
     av_dict_set(&o, "profile", "high", 0);
     av_dict_set(&o, "forced-idr", "1", 0);
     std::string params = "scenecut=0:open-gop=0";
+    // The top rung carries most of the bits and the viewers' eyes: trellis
+    // quantisation there costs ~9% of that rung's CPU and gains ~0.5 dB
+    // (bench/README.md); on the smaller rungs it is not worth it.
+    if (top_ && EnvInt("VS_TOP_TRELLIS", 1)) params += ":trellis=1";
     if (!x264_params_.empty()) params += ":" + x264_params_;
     av_dict_set(&o, "x264-params", params.c_str(), 0);
     int ret = avcodec_open2(e, codec, &o);
@@ -225,7 +238,15 @@ class VideoRung {
     return {};
   }
 
-  void SetEncoderTuning(int threads, std::string x264_params, int sws_flags) {
+  // Feed `child` from this rung's output (display-oriented, so the child
+  // applies no rotation of its own).
+  void AddChild(VideoRung* child) {
+    children_.push_back(child);
+    child->rotation_ = 0;
+  }
+
+  void SetEncoderTuning(int threads, std::string x264_params, int sws_flags, bool top) {
+    top_ = top;
     opt_threads_ = threads;
     x264_params_ = std::move(x264_params);
     sws_flags_ = sws_flags;
@@ -246,18 +267,41 @@ class VideoRung {
  private:
   Status Loop() {
     FramePtr scaled = MakeFrame(), tmp = MakeFrame();
-    while (FramePtr in = queue_.Pop()) {
-      VS_TRY(ScaleAndRotate(&sws_, in.get(), rung_.width, rung_.height, rotation_,
-                            AV_PIX_FMT_YUV420P, sws_flags_, tmp.get(), scaled.get()));
-      scaled->pts = in->pts;
-      scaled->pict_type = in->pict_type;
-      in.reset();
-      VS_TRY(Encode(scaled.get()));
-      frames_done_.fetch_add(1, std::memory_order_relaxed);
-    }
+    Status s = Pump(scaled.get(), tmp.get());
+    // Children see end of input whether we finished or failed.
+    for (VideoRung* c : children_) c->queue().Close();
+    VS_TRY(s);
     if (failure_->failed()) return {};
     VS_TRY(Encode(nullptr));
     return writer_->Finish();
+  }
+
+  Status Pump(AVFrame* scaled, AVFrame* tmp) {
+    while (FramePtr in = queue_.Pop()) {
+      AVFrame* pic = scaled;
+      if (rotation_ == 0 && in->width == rung_.width && in->height == rung_.height &&
+          in->format == AV_PIX_FMT_YUV420P) {
+        pic = in.get();  // already the right picture: encode it as is, no copy
+      } else {
+        VS_TRY(ScaleAndRotate(&sws_, in.get(), rung_.width, rung_.height, rotation_,
+                              AV_PIX_FMT_YUV420P, sws_flags_, tmp, scaled));
+        scaled->pts = in->pts;
+        scaled->pict_type = in->pict_type;
+      }
+      // Smaller rungs scale from this picture instead of the full-size source.
+      for (VideoRung* c : children_) {
+        FramePtr ref(av_frame_clone(pic));
+        if (!ref) return MakeError(errc::kOutOfMemory, "cannot reference frame");
+        ref->pts = in->pts;
+        ref->pict_type = in->pict_type;
+        if (!c->queue().Push(std::move(ref))) return {};
+      }
+      if (pic != scaled) pic->pict_type = in->pict_type;
+      VS_TRY(Encode(pic));
+      in.reset();
+      frames_done_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return {};
   }
 
   Status Encode(AVFrame* f) {
@@ -279,11 +323,13 @@ class VideoRung {
   FailureState* failure_;
   int rotation_ = 0;
   int opt_threads_ = 0;
+  bool top_ = false;
   std::string x264_params_;
   int sws_flags_ = SWS_BICUBIC;
   CodecContextPtr enc_;
   std::unique_ptr<CmafWriter> writer_;
   SwsContext* sws_ = nullptr;
+  std::vector<VideoRung*> children_;
   FrameQueue queue_;
   std::atomic<int64_t> frames_done_{0};
 };
@@ -518,6 +564,8 @@ int EnvInt(const char* name, int def) {
   return v && *v ? std::atoi(v) : def;
 }
 
+size_t QueueFrames() { return static_cast<size_t>(std::max(1, EnvInt("VS_QUEUE_FRAMES", 16))); }
+
 // The pipeline state of one Transcode() call.
 class Pipeline {
  public:
@@ -565,16 +613,38 @@ class Pipeline {
   Result<TranscodeSummary> Process() {
     VS_TRY(OpenVideoDecoder());
     const ProbeInfo& info = in_->info;
-    // Tuning knobs for benchmarks; the defaults are the measured best.
-    const int threads = EnvInt("VS_X264_THREADS", 0);
+    // Tuning knobs for benchmarks (bench/README.md); the defaults are the
+    // measured best: one x264 thread per rung (the rungs already keep every
+    // core busy, and frame threads cost CPU and memory) and bilinear scaling
+    // (cheaper than bicubic and, at these bitrates, scores higher SSIM/PSNR
+    // against a bicubic-scaled source because it aliases less).
+    const int threads = EnvInt("VS_X264_THREADS", 1);
     const char* params = std::getenv("VS_X264_PARAMS");
-    const int sws_flags = EnvInt("VS_SWS_FLAGS", SWS_BICUBIC);
+    const int sws_flags = EnvInt("VS_SWS_FLAGS", SWS_BILINEAR);
+    const bool cascade = EnvInt("VS_CASCADE", 1) != 0;
     for (size_t i = 0; i < rungs_spec_.size(); ++i) {
       auto r = std::make_unique<VideoRung>(rungs_spec_[i], std::to_string(i), &failure_);
-      r->SetEncoderTuning(threads, params ? params : "", sws_flags);
+      r->SetEncoderTuning(threads, params ? params : "", sws_flags, i == 0);
       VS_TRY(r->Open(opt_, vdec_.get(), fps_num_, fps_den_, info.rotation, work_));
       failure_.Watch(&r->queue());
       rungs_.push_back(std::move(r));
+    }
+    // Cascade: a rung scales from the smallest larger rung that is at least
+    // 1.5x its size (when that rung is itself smaller than the source), so
+    // 480p and 360p read a 720p picture instead of a 1080p or 4K one.
+    const auto short_side = [](const Rung& r) { return std::min(r.width, r.height); };
+    const int src_short = std::min(info.display_width, info.display_height);
+    for (size_t i = 0; i < rungs_.size(); ++i) {
+      VideoRung* parent = nullptr;
+      for (size_t j = 0; cascade && j < i; ++j) {
+        const int pj = short_side(rungs_[j]->rung());
+        if (pj * 2 >= short_side(rungs_[i]->rung()) * 3 && pj < src_short) parent = rungs_[j].get();
+      }
+      if (parent) {
+        parent->AddChild(rungs_[i].get());
+      } else {
+        roots_.push_back(rungs_[i].get());
+      }
     }
     if (in_->audio_index >= 0) {
       audio_ = std::make_unique<AudioTrack>();
@@ -587,7 +657,7 @@ class Pipeline {
     for (auto& r : rungs_) threads_v.emplace_back([p = r.get()] { p->Run(); });
     Status demux = Demux();
     if (!demux.ok()) failure_.Fail(demux.error());
-    for (auto& r : rungs_) r->queue().Close();
+    for (VideoRung* r : roots_) r->queue().Close();
     for (auto& t : threads_v) t.join();
     if (auto e = failure_.error()) return *e;
     if (audio_) VS_TRY(audio_->Finish(origin_sec_));
@@ -713,7 +783,7 @@ class Pipeline {
   }
 
   Status Emit(const AVFrame* src) {
-    for (auto& r : rungs_) {
+    for (VideoRung* r : roots_) {
       FramePtr f(av_frame_clone(src));
       if (!f) return MakeError(errc::kOutOfMemory, "cannot reference frame");
       f->pts = frames_out_;
@@ -855,6 +925,7 @@ class Pipeline {
   CodecContextPtr vdec_;
   FailureState failure_;
   std::vector<std::unique_ptr<VideoRung>> rungs_;
+  std::vector<VideoRung*> roots_;  // fed by the decoder; the others by a larger rung
   std::unique_ptr<AudioTrack> audio_;
   std::vector<PacketPtr> held_audio_;
   bool have_origin_ = false;

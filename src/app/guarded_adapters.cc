@@ -1,0 +1,126 @@
+#include "app/guarded_adapters.h"
+
+namespace vs::app {
+namespace {
+
+using resilience::CircuitBreaker;
+
+// Base for the decorators: Run() is one line per forwarded method.
+class Guard {
+ protected:
+  explicit Guard(std::shared_ptr<CircuitBreaker> b) : breaker_(std::move(b)) {}
+  template <typename F>
+  auto Run(F&& f) -> decltype(f()) {
+    return breaker_->Call(std::forward<F>(f), IsInfrastructureFailure);
+  }
+  std::shared_ptr<CircuitBreaker> breaker_;
+};
+
+class GuardedVideos final : public db::VideoRepository, Guard {
+ public:
+  GuardedVideos(db::VideoRepository& in, std::shared_ptr<CircuitBreaker> b) : Guard(std::move(b)), in_(in) {}
+  Status Create(const Video& v) override { return Run([&] { return in_.Create(v); }); }
+  Result<std::optional<Video>> Get(const std::string& id) override { return Run([&] { return in_.Get(id); }); }
+  Result<Page<Video>> List(const db::ListQuery& q) override { return Run([&] { return in_.List(q); }); }
+  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() override {
+    return Run([&] { return in_.CountByStatus(); });
+  }
+  Result<std::optional<Video>> UpdateMetadata(const std::string& id, const std::optional<std::string>& t,
+                                              const std::optional<std::string>& d) override {
+    return Run([&] { return in_.UpdateMetadata(id, t, d); });
+  }
+  Result<std::optional<Video>> Transition(const std::string& id, const std::vector<VideoStatus>& from,
+                                          VideoStatus to, const db::StatusPatch& p) override {
+    return Run([&] { return in_.Transition(id, from, to, p); });
+  }
+  Result<bool> UpdateProgress(const std::string& id, double p) override {
+    return Run([&] { return in_.UpdateProgress(id, p); });
+  }
+  Result<std::optional<db::ConfirmResult>> ConfirmUpload(const std::string& id) override {
+    return Run([&] { return in_.ConfirmUpload(id); });
+  }
+  Result<bool> Delete(const std::string& id) override { return Run([&] { return in_.Delete(id); }); }
+
+ private:
+  db::VideoRepository& in_;
+};
+
+class GuardedNotifications final : public db::NotificationRepository, Guard {
+ public:
+  GuardedNotifications(db::NotificationRepository& in, std::shared_ptr<CircuitBreaker> b)
+      : Guard(std::move(b)), in_(in) {}
+  Result<Notification> Add(const std::string& v, VideoStatus s, const std::string& m) override {
+    return Run([&] { return in_.Add(v, s, m); });
+  }
+  Result<Page<Notification>> List(int limit, const std::string& cursor, const std::string& v) override {
+    return Run([&] { return in_.List(limit, cursor, v); });
+  }
+
+ private:
+  db::NotificationRepository& in_;
+};
+
+class GuardedJobs final : public db::JobQueue, Guard {
+ public:
+  GuardedJobs(db::JobQueue& in, std::shared_ptr<CircuitBreaker> b) : Guard(std::move(b)), in_(in) {}
+  Result<std::optional<Job>> Claim(const std::string& w, int64_t lease) override {
+    return Run([&] { return in_.Claim(w, lease); });
+  }
+  Result<bool> Heartbeat(int64_t id, const std::string& w, int64_t lease) override {
+    return Run([&] { return in_.Heartbeat(id, w, lease); });
+  }
+  Result<bool> Complete(int64_t id, const std::string& w) override { return Run([&] { return in_.Complete(id, w); }); }
+  Result<JobState> Fail(int64_t id, const std::string& w, const std::string& e, bool retry, int64_t b) override {
+    return Run([&] { return in_.Fail(id, w, e, retry, b); });
+  }
+  Result<bool> Release(int64_t id, const std::string& w) override { return Run([&] { return in_.Release(id, w); }); }
+  Result<std::optional<Job>> LatestForVideo(const std::string& v) override {
+    return Run([&] { return in_.LatestForVideo(v); });
+  }
+
+ private:
+  db::JobQueue& in_;
+};
+
+class GuardedStore final : public store::ObjectStore, Guard {
+ public:
+  GuardedStore(store::ObjectStore& in, std::shared_ptr<CircuitBreaker> b) : Guard(std::move(b)), in_(in) {}
+  Result<store::ObjectInfo> Stat(const std::string& k) override { return Run([&] { return in_.Stat(k); }); }
+  Result<std::unique_ptr<store::ObjectWriter>> OpenWriter(const std::string& k) override {
+    return Run([&] { return in_.OpenWriter(k); });
+  }
+  Status PutFile(const std::string& k, const std::string& p, bool move) override {
+    return Run([&] { return in_.PutFile(k, p, move); });
+  }
+  Result<std::string> FetchToFile(const std::string& k, const std::string& s) override {
+    return Run([&] { return in_.FetchToFile(k, s); });
+  }
+  Result<std::vector<std::string>> List(const std::string& p) override { return Run([&] { return in_.List(p); }); }
+  Status Delete(const std::string& k) override { return Run([&] { return in_.Delete(k); }); }
+  Status DeletePrefix(const std::string& p) override { return Run([&] { return in_.DeletePrefix(p); }); }
+  std::optional<std::string> LocalPath(const std::string& k) override { return in_.LocalPath(k); }
+
+ private:
+  store::ObjectStore& in_;
+};
+
+}  // namespace
+
+bool IsInfrastructureFailure(const Error& e) {
+  return e.code == db::kDbError || e.code == store::kStoreError;
+}
+
+GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,
+                              db::JobQueue& jobs, std::shared_ptr<CircuitBreaker> breaker) {
+  GuardedDatabase g;
+  g.videos = std::make_unique<GuardedVideos>(videos, breaker);
+  g.notifications = std::make_unique<GuardedNotifications>(notifications, breaker);
+  g.jobs = std::make_unique<GuardedJobs>(jobs, breaker);
+  return g;
+}
+
+std::unique_ptr<store::ObjectStore> GuardStore(store::ObjectStore& inner, std::shared_ptr<CircuitBreaker> breaker) {
+  return std::make_unique<GuardedStore>(inner, std::move(breaker));
+}
+
+}  // namespace vs::app

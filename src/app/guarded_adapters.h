@@ -1,0 +1,31 @@
+// Circuit-breaker decorators around the infrastructure adapters: after five
+// consecutive infrastructure failures (database or storage errors, not "not
+// found") calls fail fast with "circuit_open" for 60 s instead of piling up
+// on a sick dependency; then one trial call probes it. Thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "core/clock.h"
+#include "db/repository.h"
+#include "resilience/circuit_breaker.h"
+#include "store/object_store.h"
+
+namespace vs::app {
+
+struct GuardedDatabase {
+  std::unique_ptr<db::VideoRepository> videos;
+  std::unique_ptr<db::NotificationRepository> notifications;
+  std::unique_ptr<db::JobQueue> jobs;
+};
+
+// Wraps all three repositories with one breaker (they share one database).
+GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,
+                              db::JobQueue& jobs, std::shared_ptr<resilience::CircuitBreaker> breaker);
+std::unique_ptr<store::ObjectStore> GuardStore(store::ObjectStore& inner,
+                                               std::shared_ptr<resilience::CircuitBreaker> breaker);
+
+// Infrastructure failures (what trips a breaker) versus answers.
+bool IsInfrastructureFailure(const Error& e);
+
+}  // namespace vs::app

@@ -712,7 +712,7 @@ http::Middleware Api::MakeMiddleware() {
                      std::string(resp.headers.Get("Access-Control-Expose-Headers").empty()
                                      ? "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, ETag"
                                      : resp.headers.Get("Access-Control-Expose-Headers")));
-    if (access_log_) {
+    if (access_log_ && (!log_enabled_ || log_enabled_())) {
       json::object line{{"time", IsoTime(clock_.NowMs())},
                         {"level", resp.status >= 500 ? "error" : "info"},
                         {"msg", "request"},

@@ -42,7 +42,12 @@ class Api {
   void Register(http::Router& router);
   http::Middleware MakeMiddleware();
   void SetConnectionCounter(ConnectionCounter fn) { connections_ = std::move(fn); }
-  void SetAccessLog(AccessLog fn) { access_log_ = std::move(fn); }
+  // `enabled` is asked per request, so no log line is built when the
+  // logger would drop it anyway.
+  void SetAccessLog(AccessLog fn, std::function<bool()> enabled = {}) {
+    access_log_ = std::move(fn);
+    log_enabled_ = std::move(enabled);
+  }
 
   // Exposed for tests: the signature over an upload grant.
   std::string SignUpload(const std::string& id, const std::string& content_type, int64_t size,
@@ -56,6 +61,7 @@ class Api {
   const Clock& clock_;
   ConnectionCounter connections_;
   AccessLog access_log_;
+  std::function<bool()> log_enabled_;
 };
 
 // The rate-limit tier of a request path.

@@ -40,6 +40,30 @@ std::string ErrorJson(std::string_view code, std::string_view message) {
          std::string(message) + "\"}}";
 }
 
+// Request ids need to be unique, not secret: a per-thread random prefix and
+// a counter, without a system call per request.
+std::string NextRequestId() {
+  thread_local const std::string prefix = RandomHex(4);
+  thread_local uint64_t counter = 0;
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%s%08llx", prefix.c_str(), static_cast<unsigned long long>(++counter));
+  return buf;
+}
+
+// The Date header changes once a second; format it once a second per thread.
+const std::string& CachedHttpDate() {
+  thread_local int64_t second = -1;
+  thread_local std::string text;
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  if (ms / 1000 != second) {
+    second = ms / 1000;
+    text = vs::HttpDate(ms);
+  }
+  return text;
+}
+
 bool SaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)
@@ -101,7 +125,7 @@ struct Server::Impl {
     for (const auto& f : h) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
     req.remote_addr = remote;
     std::string_view rid = req.headers.Get("X-Request-Id");
-    req.request_id = SaneRequestId(rid) ? std::string(rid) : RandomHex(8);
+    req.request_id = SaneRequestId(rid) ? std::string(rid) : NextRequestId();
     return req;
   }
 
@@ -369,7 +393,7 @@ struct Server::Impl {
     res.result(static_cast<unsigned>(resp.status));
     res.reason(std::string(StatusReason(resp.status)));
     for (const auto& [k, v] : resp.headers.items()) res.insert(k, v);
-    res.set(bhttp::field::date, vs::HttpDate(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+    res.set(bhttp::field::date, CachedHttpDate());
     res.keep_alive(keep_alive);
     const bool no_body = resp.status == 204 || resp.status == 304 || resp.status < 200;
     if (!no_body) res.content_length(length);

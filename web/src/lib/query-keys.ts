@@ -1,0 +1,16 @@
+// Query keys in one place, so realtime patches and features agree on them.
+
+export type ListScope =
+  | { kind: 'all' }
+  | { kind: 'search'; q: string }
+  | { kind: 'status'; status: string };
+
+export const videoKeys = {
+  all: ['videos'] as const,
+  lists: () => ['videos', 'list'] as const,
+  list: (scope: ListScope) => ['videos', 'list', scope] as const,
+  detail: (id: string) => ['videos', 'detail', id] as const,
+  status: (id: string) => ['videos', 'status', id] as const,
+  stats: () => ['videos', 'stats'] as const,
+  notifications: (id: string) => ['notifications', id] as const,
+};

@@ -6,18 +6,27 @@ BUILD_DIR := build
 SHARED ?= $(abspath ../shared)
 SAMPLE ?= $(SHARED)/media/src-720p30-10s.mp4
 
-.PHONY: all setup configure build run sample test bench clean
+.PHONY: all setup configure build native web run sample test test-native test-web bench clean
 
 all: build
 
+# Debian packages (compilers, libraries, Chromium), then the npm packages of
+# the web UI and of the Socket.IO client tests. Fast when all is present.
 setup:
 	@bash scripts/setup
+	@bash scripts/setup-web
+	@bash scripts/setup-node-tests
 
 configure: setup
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then cmake --preset $(PRESET) >/dev/null; fi
 
-build: configure
+native: configure
 	@cmake --build --preset $(PRESET)
+
+web: setup
+	@cd web && npm run build --silent
+
+build: native web
 
 # The whole product on http://localhost:8080 with the embedded defaults
 # (SQLite + local disk under ./data + one in-process worker).
@@ -25,16 +34,27 @@ run: build
 	@exec $(BUILD_DIR)/visionsync serve
 
 # Transcodes a sample clip on its own and says where the output is.
-sample: build
+sample: native
 	@rm -rf out/sample
 	@$(BUILD_DIR)/visionsync transcode --progress json "$(SAMPLE)" out/sample | tail -n 1
 	@echo "DASH: out/sample/manifest.mpd  HLS: out/sample/master.m3u8  thumbnail: out/sample/thumbnail.jpg"
 
+# C++ unit and integration tests (including the Socket.IO client tests),
+# then the web UI's component tests and its end-to-end tests in Chromium.
 test: build
+	@$(MAKE) --no-print-directory test-native
+	@$(MAKE) --no-print-directory test-web
+
+test-native:
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j2
 
-bench: build
+test-web:
+	@cd web && npm test --silent
+	@cd web && VS_BINARY=$(abspath $(BUILD_DIR))/visionsync npm run e2e --silent
+
+bench: native
 	@bash bench/transcode.sh
+	@bash bench/server.sh
 
 clean:
-	rm -rf build build-debug build-asan build-tsan out
+	rm -rf build build-debug build-asan build-tsan out web/dist

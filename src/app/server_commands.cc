@@ -20,6 +20,7 @@
 #include "db/sqlite_database.h"
 #include "http/http.h"
 #include "ratelimit/rate_limiter.h"
+#include "realtime/realtime.h"
 #include "service/video_service.h"
 #include "store/object_store.h"
 #include "worker/worker.h"
@@ -40,16 +41,19 @@ void SetupLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
-// {"time":...,"level":...,"msg":...} with an optional extra JSON field.
+// Lifecycle lines ({"time","level","msg"}) go to stdout whatever LOG_LEVEL
+// says: operators and scripts wait for "listening on ...".
 void LogEvent(spdlog::level::level_enum lvl, const std::string& msg) {
   std::string escaped;
   for (char c : msg) {
     if (c == '"' || c == '\\') escaped.push_back('\\');
     if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
   }
-  spdlog::log(lvl, "{{\"time\":\"{}\",\"level\":\"{}\",\"msg\":\"{}\"}}",
-              IsoTime(SystemClock::Instance().NowMs()),
-              spdlog::level::to_string_view(lvl), escaped);
+  const std::string line = "{\"time\":\"" + IsoTime(SystemClock::Instance().NowMs()) + "\",\"level\":\"" +
+                           std::string(spdlog::level::to_string_view(lvl).data(), spdlog::level::to_string_view(lvl).size()) +
+                           "\",\"msg\":\"" + escaped + "\"}\n";
+  fwrite(line.data(), 1, line.size(), stdout);
+  fflush(stdout);
 }
 
 // Blocks SIGINT/SIGTERM in every thread; a watcher thread runs `on_signal`.
@@ -141,16 +145,24 @@ int RunServe(bool with_workers) {
     std::error_code ec;
     if (fs::exists(guess / "index.html", ec)) ac.web_dist = guess.string();
   }
+  realtime::RealtimeOptions ro;
+  ro.cors_origin = cfg.frontend_url;
+  ro.trust_proxy = cfg.trust_proxy;
+  // Declared before the server: it must outlive the connections it owns.
+  realtime::RealtimeServer rt(ro, core.bus, SystemClock::Instance());
   api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());
-  api.SetAccessLog([](const std::string& line) { spdlog::info(line); });
+  api.SetAccessLog([](const std::string& line) { spdlog::info(line); },
+                   [] { return spdlog::should_log(spdlog::level::info); });
   http::Router router;
+  rt.Register(router);
   api.Register(router);
   http::ServerOptions so;
   so.host = cfg.host;
   so.port = cfg.port;
   so.threads = cfg.http_threads;
   http::Server server(so, router, api.MakeMiddleware());
-  api.SetConnectionCounter([&server] { return server.active_connections(); });
+  server.SetUpgradeHandler(rt.upgrade_handler());
+  api.SetConnectionCounter([&rt] { return rt.connection_count(); });
   s = server.Listen();
   if (!s.ok()) {
     std::cerr << "visionsync: " << s.error().message << "\n";
@@ -163,6 +175,7 @@ int RunServe(bool with_workers) {
   }
   std::thread watcher = WatchSignals([&] {
     LogEvent(spdlog::level::info, "shutting down");
+    rt.Shutdown();  // answers held polls and closes WebSockets, so Stop need not wait for them
     server.Stop();
   });
   if (pool) pool->Start(cfg.workers);
@@ -170,6 +183,7 @@ int RunServe(bool with_workers) {
                                     " (data in " + cfg.data_dir + ", " + std::to_string(pool ? cfg.workers : 0) +
                                     " workers" + (ac.web_dist.empty() ? ", no web UI" : ", web UI from " + ac.web_dist) + ")");
   server.Run();
+  rt.Shutdown();
   if (pool) pool->Stop();  // running jobs go back to the queue
   LogEvent(spdlog::level::info, "stopped");
   watcher.detach();

@@ -1,0 +1,347 @@
+#include "realtime/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vs::realtime {
+namespace {
+
+namespace json = boost::json;
+
+// Records what a polling GET would have been answered with.
+struct Poller {
+  std::vector<std::string> answers;
+  PollAnswer Answer() {
+    return [this](std::string body) { answers.push_back(std::move(body)); };
+  }
+};
+
+class FakeLink : public WsLink {
+ public:
+  explicit FakeLink(std::shared_ptr<Session> s) : session(std::move(s)) {}
+  void Wake() override {
+    if (session) session->TakeQueued(&sent);
+  }
+  void Close(bool graceful) override { closed = graceful ? 1 : 2; }
+  std::shared_ptr<Session> session;
+  std::vector<Packet> sent;
+  int closed = 0;  // 1 graceful, 2 cut
+};
+
+std::vector<std::string> Texts(const std::vector<Packet>& packets) {
+  std::vector<std::string> out;
+  for (const auto& p : packets) out.push_back(*p);
+  return out;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() : engine_(Options(), clock_) {}
+
+  static RealtimeOptions Options() {
+    RealtimeOptions o;
+    o.ping_interval_ms = 1000;
+    o.ping_timeout_ms = 500;
+    o.connect_timeout_ms = 3000;
+    o.max_sockets_per_address = 3;
+    o.max_rooms_per_socket = 2;
+    o.max_payload = 1000;
+    o.max_queued_bytes = 10000;
+    return o;
+  }
+
+  std::shared_ptr<Session> Open(const std::string& address = "10.0.0.1") {
+    auto s = engine_.Open(address, Transport::kPolling);
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? *s : nullptr;
+  }
+
+  // Opens a session, connects the main namespace and drains the CONNECT reply.
+  std::shared_ptr<Session> Connected(Poller* poller) {
+    auto s = Open();
+    EXPECT_EQ(engine_.Post(s, "40"), Engine::PostResult::kOk);
+    EXPECT_EQ(engine_.Poll(s, poller->Answer()), Engine::PollResult::kAnswered);
+    EXPECT_EQ(poller->answers.back().rfind("40{\"sid\":\"", 0), 0u) << poller->answers.back();
+    return s;
+  }
+
+  FakeClock clock_;
+  Engine engine_;
+};
+
+TEST_F(EngineTest, HeldPollIsAnsweredByTheNextPacket) {
+  Poller p;
+  auto s = Open();
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  EXPECT_TRUE(p.answers.empty());
+  EXPECT_EQ(engine_.Post(s, "40"), Engine::PostResult::kOk);
+  ASSERT_EQ(p.answers.size(), 1u);
+  json::value reply = json::parse(std::string_view(p.answers[0]).substr(2));
+  EXPECT_EQ(reply.at("sid").as_string().size(), 20u);
+  EXPECT_NE(reply.at("sid").as_string(), s->sid());  // the socket id is not the engine sid
+}
+
+TEST_F(EngineTest, QueuedPacketsGoOutTogether) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s,
+                         "42[\"join-video\",\"v1\"]\x1e"
+                         "421[\"join-video\",\"v2\"]"),
+            Engine::PostResult::kOk);
+  engine_.Publish(Event{"video-status", "v1", R"({"videoId":"v1","status":"READY"})"}, 77);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(),
+            "431[{\"ok\":true}]\x1e"
+            R"(42["video-status",{"videoId":"v1","status":"READY","timestamp":77,"seq":1}])");
+}
+
+TEST_F(EngineTest, SecondConcurrentPollClosesTheSession) {
+  Poller first, second;
+  auto s = Open();
+  EXPECT_EQ(engine_.Poll(s, first.Answer()), Engine::PollResult::kHeld);
+  EXPECT_EQ(engine_.Poll(s, second.Answer()), Engine::PollResult::kOverlap);
+  EXPECT_EQ(first.answers, std::vector<std::string>{"1"});  // the held one learns of the close
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(engine_.Find(s->sid()), nullptr);
+  EXPECT_EQ(engine_.connection_count(), 0);
+}
+
+TEST_F(EngineTest, MalformedPacketsCloseOnlyThatSession) {
+  Poller pa, pb;
+  auto good = Connected(&pa);
+  for (const char* bad : {"42{}", "4x", "9", "2", "2probe", "5", "41234567890123456789[\"a\"]",
+                          "3\x1e\x1e"
+                          "3",
+                          "0{}", "44{\"message\":\"x\"}"}) {
+    auto s = Connected(&pb);
+    const auto r = engine_.Post(s, bad);
+    EXPECT_TRUE(r == Engine::PostResult::kBadPayload) << bad;
+    EXPECT_TRUE(s->closed()) << bad;
+  }
+  EXPECT_FALSE(good->closed());
+  EXPECT_EQ(engine_.connection_count(), 1);
+}
+
+TEST_F(EngineTest, FirstPacketMustBeConnect) {
+  auto s = Open();
+  EXPECT_EQ(engine_.Post(s, "42[\"join-video\",\"v1\"]"), Engine::PostResult::kBadPayload);
+  EXPECT_TRUE(s->closed());
+  auto t = Open();
+  Poller p;
+  EXPECT_EQ(engine_.Post(t, "40"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.Post(t, "40"), Engine::PostResult::kBadPayload);  // twice: invalid state
+}
+
+TEST_F(EngineTest, UnknownNamespaceGetsConnectError) {
+  Poller p;
+  auto s = Open();
+  EXPECT_EQ(engine_.Post(s, "40/admin,"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(44/admin,{"message":"Invalid namespace"})");
+  EXPECT_FALSE(s->closed());
+}
+
+TEST_F(EngineTest, BinaryPacketsGetAnErrorEventThenClose) {
+  Poller p;
+  auto s = Connected(&p);
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  EXPECT_EQ(engine_.Post(s, R"(451-["x",{"_placeholder":true,"num":0}])"),
+            Engine::PostResult::kBadPayload);
+  EXPECT_EQ(p.answers.back(),
+            "42[\"error\",{\"message\":\"binary packets are not supported\"}]\x1e"
+            "1");
+}
+
+TEST_F(EngineTest, InvalidArgumentsGetErrorEventsAndFailedAcks) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s, R"(425["join-video",{"id":1}])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_NE(p.answers.back().find("42[\"error\",{\"message\":\"join-video expects an id"),
+            std::string::npos);
+  EXPECT_NE(p.answers.back().find("435[{\"ok\":false,\"error\":"), std::string::npos);
+  for (
+      const char* bad :
+      {R"(42["join-video"])", R"(42["join-video",""])", R"(42["join-user","a/b"])",
+       R"(42["leave-video","xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])"}) {
+    ASSERT_EQ(engine_.Post(s, bad), Engine::PostResult::kOk) << bad;
+    ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+    EXPECT_EQ(p.answers.back().rfind("42[\"error\"", 0), 0u) << bad;
+  }
+  ASSERT_EQ(engine_.Post(s, R"(429["no-such-event"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(439[{"ok":false,"error":"unknown event"}])");
+  EXPECT_FALSE(s->closed());
+}
+
+TEST_F(EngineTest, RoomsPerSocketAreLimited) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s,
+                         "42[\"join-video\",\"a\"]\x1e"
+                         "42[\"join-user\",\"u\"]\x1e"
+                         "421[\"join-video\",\"c\"]"),
+            Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_NE(p.answers.back().find("at most 2 rooms"), std::string::npos) << p.answers.back();
+  EXPECT_EQ(engine_.hub().room_size("video-c"), 0u);
+  EXPECT_EQ(engine_.hub().room_size("user-u"), 1u);
+}
+
+TEST_F(EngineTest, SocketsPerAddressAreLimited) {
+  std::vector<std::shared_ptr<Session>> open;
+  for (int i = 0; i < 3; ++i) open.push_back(Open("10.0.0.9"));
+  auto refused = engine_.Open("10.0.0.9", Transport::kWebSocket);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "forbidden");
+  EXPECT_TRUE(engine_.Open("10.0.0.10", Transport::kPolling).ok());  // others are fine
+  engine_.Close(open[0], Engine::CloseKind::kClose);
+  EXPECT_TRUE(engine_.Open("10.0.0.9", Transport::kPolling).ok());  // a slot was freed
+}
+
+TEST_F(EngineTest, PingsOnScheduleAndDropsSilentClients) {
+  Poller p;
+  auto s = Connected(&p);
+  auto quiet = Connected(&p);
+  clock_.Advance(999);
+  engine_.Sweep();
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  clock_.Advance(1);
+  engine_.Sweep();
+  EXPECT_EQ(p.answers.back(), "2");  // the ping is the body of the held GET
+  ASSERT_EQ(engine_.Post(s, "3"), Engine::PostResult::kOk);
+  clock_.Advance(499);
+  engine_.Sweep();
+  EXPECT_FALSE(s->closed());
+  EXPECT_FALSE(quiet->closed());
+  clock_.Advance(1);
+  engine_.Sweep();
+  EXPECT_FALSE(s->closed());     // answered its ping
+  EXPECT_TRUE(quiet->closed());  // did not
+  EXPECT_EQ(engine_.connection_count(), 1);
+}
+
+TEST_F(EngineTest, ClientsThatNeverConnectAreDropped) {
+  auto s = Open();
+  for (int i = 0; i < 6; ++i) {  // keeps answering pings, never sends CONNECT
+    clock_.Advance(500);
+    engine_.Sweep();
+    (void)engine_.Post(s, "3");
+  }
+  EXPECT_TRUE(s->closed());
+}
+
+TEST_F(EngineTest, ClientsThatDoNotReadAreDropped) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s, R"(42["join-video","v1"])"), Engine::PostResult::kOk);
+  const std::string big = R"({"videoId":"v1","blob":")" + std::string(3000, 'x') + "\"}";
+  for (int i = 0; i < 5; ++i) engine_.Publish(Event{"video-status", "v1", big}, i);
+  engine_.Sweep();
+  EXPECT_TRUE(s->closed());
+}
+
+TEST_F(EngineTest, OversizedAndOverlappingPostsCloseTheSession) {
+  Poller p;
+  auto s = Connected(&p);
+  EXPECT_EQ(engine_.Post(s, "4" + std::string(1000, 'x')), Engine::PostResult::kTooLarge);
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(engine_.Post(s, "3"), Engine::PostResult::kUnknownSid);
+}
+
+TEST_F(EngineTest, ClientCloseFreesTheSession) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  EXPECT_EQ(engine_.Post(s,
+                         "41\x1e"
+                         "1"),
+            Engine::PostResult::kOk);
+  EXPECT_EQ(p.answers.back(), "1");
+  EXPECT_TRUE(s->closed());
+  EXPECT_EQ(engine_.connection_count(), 0);
+}
+
+TEST_F(EngineTest, UpgradeReleasesThePollAndMovesTheQueue) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  auto probe = std::make_shared<FakeLink>(nullptr);
+  ASSERT_TRUE(engine_.BeginProbe(s, probe));
+  EXPECT_FALSE(engine_.BeginProbe(s, std::make_shared<FakeLink>(nullptr)));  // one at a time
+  engine_.ProbeAnswered(s);
+  EXPECT_EQ(p.answers.back(), "6");
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);  // noop while upgrading
+  EXPECT_EQ(p.answers.back(), "6");
+  // An event published before "5" waits in the queue for the new transport.
+  ASSERT_EQ(engine_.Post(s, R"(42["join-video","v1"])"), Engine::PostResult::kOk);
+  engine_.Publish(Event{"video-status", "v1", R"({"status":"PROCESSING"})"}, 5);
+  probe->session = s;
+  ASSERT_TRUE(engine_.CompleteUpgrade(s, probe));
+  EXPECT_EQ(Texts(probe->sent),
+            std::vector<std::string>{
+                R"(42["video-status",{"status":"PROCESSING","timestamp":5,"seq":1}])"});
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kWrongTransport);
+  EXPECT_EQ(engine_.Post(s, "3"), Engine::PostResult::kWrongTransport);
+  EXPECT_EQ(engine_.OnPacket(s, *DecodeEnginePacket(R"(42["join-user","u"])")),
+            Engine::Verdict::kOk);
+  EXPECT_EQ(engine_.hub().room_size("user-u"), 1u);
+  engine_.Close(s, Engine::CloseKind::kClose);
+  EXPECT_EQ(probe->closed, 1);
+}
+
+TEST_F(EngineTest, AbandonedProbeKeepsPolling) {
+  Poller p;
+  auto s = Connected(&p);
+  auto probe = std::make_shared<FakeLink>(nullptr);
+  ASSERT_TRUE(engine_.BeginProbe(s, probe));
+  engine_.ProbeAnswered(s);
+  engine_.AbandonProbe(s, probe);
+  EXPECT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  EXPECT_FALSE(engine_.CompleteUpgrade(s, probe));  // "5" after the timeout: refused
+  EXPECT_EQ(s->transport(), Transport::kPolling);
+}
+
+TEST_F(EngineTest, UpgradeWithoutProbeIsRefused) {
+  Poller p;
+  auto s = Connected(&p);
+  auto link = std::make_shared<FakeLink>(s);
+  ASSERT_TRUE(engine_.BeginProbe(s, link));
+  EXPECT_FALSE(engine_.CompleteUpgrade(s, link));  // "5" before "2probe"
+}
+
+TEST_F(EngineTest, ShutdownClosesEverythingAndRefusesNewSessions) {
+  Poller p;
+  auto polling = Connected(&p);
+  ASSERT_EQ(engine_.Poll(polling, p.Answer()), Engine::PollResult::kHeld);
+  auto ws = engine_.Open("10.0.0.2", Transport::kWebSocket);
+  ASSERT_TRUE(ws.ok());
+  auto link = std::make_shared<FakeLink>(*ws);
+  engine_.AttachWebSocket(*ws, link);
+  engine_.Shutdown();
+  EXPECT_EQ(p.answers.back(), "1");
+  EXPECT_EQ(link->closed, 1);
+  EXPECT_EQ(engine_.connection_count(), 0);
+  auto refused = engine_.Open("10.0.0.3", Transport::kPolling);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "shutting_down");
+}
+
+TEST_F(EngineTest, DisconnectLeavesRoomsButKeepsTheSession) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s, R"(42["join-video","v1"])"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.hub().room_size("video-v1"), 1u);
+  ASSERT_EQ(engine_.Post(s, "41"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.hub().room_size("video-v1"), 0u);
+  EXPECT_FALSE(s->closed());
+  ASSERT_EQ(engine_.Post(s, "40"), Engine::PostResult::kOk);  // may connect again
+}
+
+}  // namespace
+}  // namespace vs::realtime

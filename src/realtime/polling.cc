@@ -1,0 +1,152 @@
+#include "realtime/polling.h"
+
+#include <memory>
+#include <utility>
+
+namespace vs::realtime {
+namespace {
+
+// Every polling response needs CORS headers of its own: the API middleware
+// would otherwise add "*", which browsers reject for credentialed requests
+// (socket.io-client's withCredentials, sticky-session cookies).
+http::Headers CorsHeaders(const http::Request& req, const std::string& cors_origin) {
+  http::Headers h;
+  const std::string_view origin = req.headers.Get("Origin");
+  const bool any = cors_origin.empty() || cors_origin == "*";
+  if (origin.empty()) {
+    h.Set("Access-Control-Allow-Origin", any ? "*" : cors_origin);
+  } else if (any || origin == cors_origin) {
+    h.Set("Access-Control-Allow-Origin", std::string(origin));
+    h.Set("Access-Control-Allow-Credentials", "true");
+    h.Set("Vary", "Origin");
+  } else {
+    h.Set("Access-Control-Allow-Origin", cors_origin);
+    h.Set("Vary", "Origin");
+  }
+  return h;
+}
+
+http::Response WithHeaders(http::Response r, const http::Headers& extra) {
+  for (const auto& [k, v] : extra.items()) r.headers.Set(k, v);
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response Body(std::string body, const http::Headers& cors) {
+  return WithHeaders(http::Response::Text(200, std::move(body), "text/plain; charset=UTF-8"), cors);
+}
+
+http::Response Fail(EngineError e, const http::Headers& cors) {
+  return WithHeaders(http::Response::Json(EngineErrorStatus(e), EngineErrorBody(e)), cors);
+}
+
+struct Polling {
+  Engine& engine;
+
+  void Get(http::Request& req, const http::Responder& respond) {
+    const RealtimeOptions& opt = engine.options();
+    http::Headers cors = CorsHeaders(req, opt.cors_origin);
+    const auto transport = req.Query("transport");
+    if (transport != "polling") {
+      // transport=websocket here means a WebSocket request without the
+      // Upgrade header (e.g. stripped by a proxy).
+      return respond(
+          Fail(transport == "websocket" ? EngineError::kBadRequest : EngineError::kUnknownTransport,
+               cors));
+    }
+    const auto sid = req.Query("sid");
+    if (!sid) {
+      if (req.Query("EIO") != "4")
+        return respond(Fail(EngineError::kUnsupportedProtocolVersion, cors));
+      if (!OriginAllowed(req, opt.cors_origin)) return respond(Fail(EngineError::kForbidden, cors));
+      auto s = engine.Open(ClientAddress(req, opt.trust_proxy), Transport::kPolling);
+      if (!s.ok()) {
+        if (s.error().code == "forbidden") return respond(Fail(EngineError::kForbidden, cors));
+        auto r = Fail(EngineError::kBadRequest, cors);
+        r.status = 503;  // shutting down: the client retries elsewhere or later
+        return respond(std::move(r));
+      }
+      return respond(Body(
+          OpenPacket((*s)->sid(), true, opt.ping_interval_ms, opt.ping_timeout_ms, opt.max_payload),
+          cors));
+    }
+    auto s = engine.Find(*sid);
+    if (!s) return respond(Fail(EngineError::kUnknownSid, cors));
+    auto answer = [respond, cors](std::string body) { respond(Body(std::move(body), cors)); };
+    switch (engine.Poll(s, std::move(answer))) {
+      case Engine::PollResult::kAnswered:
+      case Engine::PollResult::kHeld:
+        return;
+      case Engine::PollResult::kUnknownSid:
+        return respond(Fail(EngineError::kUnknownSid, cors));
+      case Engine::PollResult::kWrongTransport:
+      case Engine::PollResult::kOverlap:
+        return respond(Fail(EngineError::kBadRequest, cors));
+    }
+  }
+
+  http::Response Post(http::Request& req) {
+    const http::Headers cors = CorsHeaders(req, engine.options().cors_origin);
+    const auto transport = req.Query("transport");
+    if (transport != "polling") {
+      return Fail(
+          transport == "websocket" ? EngineError::kBadRequest : EngineError::kUnknownTransport,
+          cors);
+    }
+    const auto sid = req.Query("sid");
+    if (!sid) return Fail(EngineError::kBadHandshakeMethod, cors);
+    auto s = engine.Find(*sid);
+    if (!s) return Fail(EngineError::kUnknownSid, cors);
+    switch (engine.Post(s, req.body)) {
+      case Engine::PostResult::kOk:
+        return Body("ok", cors);
+      case Engine::PostResult::kUnknownSid:
+        return Fail(EngineError::kUnknownSid, cors);
+      case Engine::PostResult::kTooLarge: {
+        auto r = Fail(EngineError::kBadRequest, cors);
+        r.status = 413;
+        return r;
+      }
+      case Engine::PostResult::kWrongTransport:
+      case Engine::PostResult::kOverlap:
+      case Engine::PostResult::kBadPayload:
+        break;
+    }
+    return Fail(EngineError::kBadRequest, cors);
+  }
+};
+
+}  // namespace
+
+void RegisterPolling(http::Router& router, Engine& engine) {
+  auto p = std::make_shared<Polling>(Polling{engine});
+  router.AddAsync("GET", "/socket.io",
+                  [p](http::Request& req, http::Responder respond) { p->Get(req, respond); });
+  router.Add("POST", "/socket.io", [p](http::Request& req) { return p->Post(req); });
+}
+
+std::string ClientAddress(const http::Request& req, bool trust_proxy) {
+  if (trust_proxy) {
+    std::string_view xff = req.headers.Get("X-Forwarded-For");
+    std::string_view first = xff.substr(0, xff.find(','));
+    while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+    while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+    if (!first.empty() && first.size() < 64) return std::string(first);
+  }
+  return req.remote_addr;
+}
+
+bool OriginAllowed(const http::Request& req, const std::string& cors_origin) {
+  std::string_view origin = req.headers.Get("Origin");
+  if (origin.empty() || cors_origin.empty() || cors_origin == "*" || origin == cors_origin)
+    return true;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (origin.starts_with(scheme)) {
+      origin.remove_prefix(scheme.size());
+      return !origin.empty() && origin == req.headers.Get("Host");
+    }
+  }
+  return false;
+}
+
+}  // namespace vs::realtime

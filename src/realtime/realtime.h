@@ -1,0 +1,72 @@
+// Real-time status push: a Socket.IO v5 / Engine.IO v4 server on the API's
+// port at /socket.io/ (HTTP long-polling, WebSocket and the upgrade between
+// them) that fans the EventBus's status events out to rooms "video-<id>" and
+// replays the last events of a video to sockets that join late.
+//
+// Client -> server events: join-video (videoId), leave-video (videoId),
+// join-user (userId); an ack, if asked for, gets {"ok":true,...} or
+// {"ok":false,"error":...}. Server -> client: video-status and
+// processing-progress (the bus payload plus "seq", per video from 1, and
+// "timestamp", ms since the epoch), and error ({"message":...}).
+//
+// No Beast types here: the WebSocket side lives in websocket.cc.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/event_bus.h"
+#include "http/http.h"
+
+namespace vs::realtime {
+
+struct RealtimeOptions {
+  int ping_interval_ms = 25000;
+  int ping_timeout_ms = 20000;
+  size_t max_payload = 1000000;  // bytes per POST body or WebSocket message
+  int replay_size = 20;          // events kept per video
+  int max_replay_videos = 2000;  // videos with a replay buffer (LRU beyond)
+  int max_rooms_per_socket = 100;
+  int max_sockets_per_address = 50;
+  int connect_timeout_ms = 45000;     // from the handshake to the Socket.IO CONNECT
+  int upgrade_timeout_ms = 10000;     // from the probe WebSocket to its "5"
+  size_t max_queued_bytes = 4 << 20;  // unsent data per socket before it is dropped
+  std::string cors_origin;            // FRONTEND_URL; empty = echo any origin
+  bool trust_proxy = false;           // client address from X-Forwarded-For
+};
+
+class Engine;
+
+// Thread-safe. Construct it before the HTTP server, Register() before the
+// server runs, and Shutdown() before destroying it (the destructor does it
+// too). It must outlive the server it is registered with.
+class RealtimeServer {
+ public:
+  RealtimeServer(RealtimeOptions options, EventBus& bus, const Clock& clock);
+  ~RealtimeServer();
+  RealtimeServer(const RealtimeServer&) = delete;
+  RealtimeServer& operator=(const RealtimeServer&) = delete;
+
+  // GET and POST /socket.io (the router strips the trailing slash).
+  void Register(http::Router& router);
+  // For http::Server::SetUpgradeHandler: WebSocket connections to /socket.io/.
+  http::UpgradeHandler* upgrade_handler();
+  // Open Engine.IO sessions (polling and WebSocket).
+  int connection_count() const;
+  // Closes every session (held polls are answered, WebSockets get a close
+  // frame), refuses new ones and stops the realtime threads. Idempotent; returns
+  // without waiting for the clients.
+  void Shutdown();
+
+  // Runs the heartbeat and timeout checks now (a realtime thread does it
+  // every 200 ms); lets tests drive a FakeClock.
+  void SweepNow();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vs::realtime

@@ -1,0 +1,156 @@
+#include "realtime/room_hub.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+namespace vs::realtime {
+
+namespace json = boost::json;
+
+RoomHub::RoomHub(RoomHubOptions options) : options_(options) {}
+
+void RoomHub::AddMember(Member* m) {
+  std::lock_guard lock(mu_);
+  members_.try_emplace(m);
+}
+
+void RoomHub::RemoveMember(Member* m) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(m);
+  if (it == members_.end()) return;
+  while (!it->second.rooms.empty()) LeaveLocked(m, it->second, it->second.rooms.back());
+  members_.erase(it);
+}
+
+Result<int> RoomHub::Join(Member* m, const std::string& room, const Packet& after) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(m);
+  if (it == members_.end()) return MakeError("not_a_member", "the socket is closed");
+  auto& rooms = it->second.rooms;
+  if (std::find(rooms.begin(), rooms.end(), room) != rooms.end()) {
+    // Already in: replaying again would hand the socket duplicates.
+    if (after) m->Deliver(after);
+    return 0;
+  }
+  if (static_cast<int>(rooms.size()) >= options_.max_rooms_per_member)
+    return MakeError(
+        "too_many_rooms",
+        "a socket may join at most " + std::to_string(options_.max_rooms_per_member) + " rooms");
+  rooms.push_back(room);
+  rooms_[room].insert(m);
+  int replayed = 0;
+  if (auto lit = logs_.find(room); lit != logs_.end()) {
+    const Log& log = lit->second;
+    const size_t n = log.entries.size();
+    for (size_t k = 0; k < n; ++k) {
+      m->Deliver(log.entries[(log.head + k) % n].packet);
+      ++replayed;
+    }
+  }
+  if (after) m->Deliver(after);
+  return replayed;
+}
+
+void RoomHub::Leave(Member* m, const std::string& room) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(m);
+  if (it != members_.end()) LeaveLocked(m, it->second, room);
+}
+
+void RoomHub::LeaveAll(Member* m) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(m);
+  if (it == members_.end()) return;
+  while (!it->second.rooms.empty()) LeaveLocked(m, it->second, it->second.rooms.back());
+}
+
+void RoomHub::LeaveLocked(Member* m, MemberRooms& mr, const std::string& room) {
+  auto pos = std::find(mr.rooms.begin(), mr.rooms.end(), room);
+  if (pos == mr.rooms.end()) return;
+  auto rit = rooms_.find(room);
+  if (rit != rooms_.end()) {
+    rit->second.erase(m);
+    if (rit->second.empty()) rooms_.erase(rit);
+  }
+  mr.rooms.erase(pos);  // `room` may alias this element: erase it last
+}
+
+RoomHub::Log& RoomHub::LogFor(const std::string& room) {
+  auto it = logs_.find(room);
+  if (it != logs_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it->second;
+  }
+  if (options_.max_replay_rooms > 0 &&
+      logs_.size() >= static_cast<size_t>(options_.max_replay_rooms)) {
+    // Prefer a room nobody listens to: a listener would see the sequence
+    // restart at 1 and could drop new events as already seen.
+    auto victim = std::prev(lru_.end());
+    for (auto r = lru_.rbegin(); r != lru_.rend(); ++r) {
+      if (!rooms_.contains(*r)) {
+        victim = std::prev(r.base());
+        break;
+      }
+    }
+    logs_.erase(*victim);
+    lru_.erase(victim);
+  }
+  lru_.push_front(room);
+  Log& log = logs_[room];
+  log.lru = lru_.begin();
+  return log;
+}
+
+Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& event,
+                                  const std::string& payload, int64_t timestamp_ms) {
+  // Parsing needs no lock; only the sequence number does.
+  boost::system::error_code ec;
+  json::value v = json::parse(payload, ec);
+  if (ec || !v.is_object())
+    return MakeError("invalid_payload", "event payload is not a JSON object");
+  json::object& obj = v.as_object();
+  obj["timestamp"] = timestamp_ms;
+
+  std::lock_guard lock(mu_);
+  Log& log = LogFor(room);
+  const uint64_t seq = ++log.last_seq;
+  obj["seq"] = seq;
+  Packet packet = MakePacket(EncodeEvent(event, json::serialize(obj)));
+  const size_t cap = static_cast<size_t>(std::max(0, options_.replay_size));
+  if (cap > 0) {
+    if (log.entries.size() < cap) {
+      log.entries.push_back(Entry{seq, packet});
+    } else {
+      log.entries[log.head] = Entry{seq, packet};
+      log.head = (log.head + 1) % cap;
+    }
+  }
+  if (auto rit = rooms_.find(room); rit != rooms_.end()) {
+    for (Member* m : rit->second) m->Deliver(packet);
+  }
+  return seq;
+}
+
+size_t RoomHub::room_size(const std::string& room) const {
+  std::lock_guard lock(mu_);
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? 0 : it->second.size();
+}
+
+std::vector<Packet> RoomHub::replay_buffer(const std::string& room) const {
+  std::lock_guard lock(mu_);
+  std::vector<Packet> out;
+  auto it = logs_.find(room);
+  if (it == logs_.end()) return out;
+  const Log& log = it->second;
+  const size_t n = log.entries.size();
+  for (size_t k = 0; k < n; ++k) out.push_back(log.entries[(log.head + k) % n].packet);
+  return out;
+}
+
+size_t RoomHub::replay_rooms() const {
+  std::lock_guard lock(mu_);
+  return logs_.size();
+}
+
+}  // namespace vs::realtime

@@ -1,0 +1,95 @@
+// Rooms, fan-out and the replay buffer of recent events.
+//
+// Publishing to a room and joining it take the same lock, which is what makes
+// "replay, then live" exact: an event is either in the buffer when a socket
+// joins (and replayed to it) or published after the join (and delivered
+// live), never both and never neither.
+//
+// Thread-safe. Members are called back (Deliver) with the hub's lock held,
+// so Deliver must be quick and must not call back into the hub.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/result.h"
+#include "realtime/protocol.h"
+
+namespace vs::realtime {
+
+// Something that can be in rooms: a Socket.IO socket.
+class Member {
+ public:
+  virtual ~Member() = default;
+  virtual void Deliver(const Packet& packet) = 0;
+};
+
+struct RoomHubOptions {
+  int replay_size = 20;         // events kept per room that has been published to
+  int max_replay_rooms = 2000;  // rooms with a replay buffer; least recently updated go first
+  int max_rooms_per_member = 100;
+};
+
+class RoomHub {
+ public:
+  explicit RoomHub(RoomHubOptions options);
+
+  // A member must be added before it can join rooms; RemoveMember leaves
+  // every room and makes later joins fail, so a socket that is closing cannot
+  // end up in a room after its cleanup ran.
+  void AddMember(Member* m);
+  void RemoveMember(Member* m);
+
+  // Joins `room` and, if the member was not in it yet, delivers the room's
+  // buffered events in order, then `after` (e.g. the join's ack), all before
+  // any event published later. Returns the number of replayed events.
+  // Errors: "too_many_rooms", "not_a_member".
+  Result<int> Join(Member* m, const std::string& room, const Packet& after = nullptr);
+  // Leaving a room the member is not in is not an error.
+  void Leave(Member* m, const std::string& room);
+  void LeaveAll(Member* m);  // stays a member (Socket.IO DISCONNECT)
+
+  // Adds "seq" (per room, from 1) and "timestamp" (ms) to the JSON object
+  // `payload`, keeps the event for replay and delivers
+  // 42["<event>",{...payload, seq, timestamp}] to the room's members.
+  // Returns the sequence number. Errors: "invalid_payload" (not an object).
+  Result<uint64_t> Publish(const std::string& room, const std::string& event,
+                           const std::string& payload, int64_t timestamp_ms);
+
+  // Introspection for tests and metrics.
+  size_t room_size(const std::string& room) const;
+  std::vector<Packet> replay_buffer(const std::string& room) const;
+  size_t replay_rooms() const;
+
+ private:
+  struct Entry {
+    uint64_t seq;
+    Packet packet;
+  };
+  struct Log {
+    uint64_t last_seq = 0;
+    std::vector<Entry> entries;  // ring of at most replay_size, oldest at `head`
+    size_t head = 0;
+    std::list<std::string>::iterator lru;  // position in lru_ (front = most recent)
+  };
+  struct MemberRooms {
+    std::vector<std::string> rooms;
+  };
+
+  Log& LogFor(const std::string& room);  // creates, touches, evicts
+  void LeaveLocked(Member* m, MemberRooms& mr, const std::string& room);
+
+  const RoomHubOptions options_;
+  mutable std::mutex mu_;
+  std::unordered_map<Member*, MemberRooms> members_;
+  std::unordered_map<std::string, std::unordered_set<Member*>> rooms_;
+  std::unordered_map<std::string, Log> logs_;
+  std::list<std::string> lru_;
+};
+
+}  // namespace vs::realtime

@@ -1,0 +1,201 @@
+#include "realtime/room_hub.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vs::realtime {
+namespace {
+
+namespace json = boost::json;
+
+class FakeMember : public Member {
+ public:
+  void Deliver(const Packet& p) override {
+    std::lock_guard lock(mu);
+    got.push_back(*p);
+  }
+  // The "seq" of every received event, in order.
+  std::vector<int64_t> Seqs() {
+    std::lock_guard lock(mu);
+    std::vector<int64_t> out;
+    for (const auto& text : got) {
+      if (text.rfind("42", 0) != 0) continue;
+      json::value v = json::parse(std::string_view(text).substr(2));
+      out.push_back(v.as_array()[1].at("seq").as_int64());
+    }
+    return out;
+  }
+  std::mutex mu;
+  std::vector<std::string> got;
+};
+
+std::string Payload(int progress) {
+  return R"({"videoId":"v1","progress":)" + std::to_string(progress) + "}";
+}
+
+TEST(RoomHubTest, PublishAddsSeqAndTimestampAndReachesOnlyTheRoom) {
+  RoomHub hub({});
+  FakeMember in, out;
+  hub.AddMember(&in);
+  hub.AddMember(&out);
+  ASSERT_TRUE(hub.Join(&in, "video-v1").ok());
+  ASSERT_TRUE(hub.Join(&out, "video-v2").ok());
+  auto seq = hub.Publish("video-v1", "processing-progress", Payload(5), 1234);
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(*seq, 1u);
+  ASSERT_EQ(in.got.size(), 1u);
+  EXPECT_EQ(in.got[0],
+            R"(42["processing-progress",{"videoId":"v1","progress":5,"timestamp":1234,"seq":1}])");
+  EXPECT_TRUE(out.got.empty());
+  EXPECT_EQ(*hub.Publish("video-v1", "video-status", R"({"status":"READY"})", 1235), 2u);
+  EXPECT_EQ(*hub.Publish("video-v2", "video-status", R"({"status":"READY"})", 1236),
+            1u);  // per room
+}
+
+TEST(RoomHubTest, RefusesPayloadsThatAreNotObjects) {
+  RoomHub hub({});
+  EXPECT_FALSE(hub.Publish("video-v1", "x", "[1]", 0).ok());
+  EXPECT_FALSE(hub.Publish("video-v1", "x", "not json", 0).ok());
+  EXPECT_EQ(hub.replay_rooms(), 0u);
+}
+
+TEST(RoomHubTest, LateJoinerGetsTheLastEventsInOrderThenTheAck) {
+  RoomHubOptions o;
+  o.replay_size = 20;
+  RoomHub hub(o);
+  for (int i = 1; i <= 25; ++i) ASSERT_TRUE(hub.Publish("video-v1", "p", Payload(i), i).ok());
+  FakeMember late;
+  hub.AddMember(&late);
+  auto n = hub.Join(&late, "video-v1", MakePacket("430[{\"ok\":true}]"));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 20);
+  std::vector<int64_t> want;
+  for (int i = 6; i <= 25; ++i) want.push_back(i);
+  EXPECT_EQ(late.Seqs(), want);
+  EXPECT_EQ(late.got.back(), "430[{\"ok\":true}]");
+  ASSERT_TRUE(hub.Publish("video-v1", "p", Payload(26), 26).ok());
+  EXPECT_EQ(late.Seqs().back(), 26);
+}
+
+TEST(RoomHubTest, JoiningTwiceDoesNotReplayAgain) {
+  RoomHub hub({});
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(hub.Publish("video-v1", "p", Payload(i), i).ok());
+  FakeMember m;
+  hub.AddMember(&m);
+  EXPECT_EQ(*hub.Join(&m, "video-v1"), 3);
+  EXPECT_EQ(*hub.Join(&m, "video-v1"), 0);
+  EXPECT_EQ(m.Seqs(), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(hub.room_size("video-v1"), 1u);
+}
+
+TEST(RoomHubTest, LeaveStopsDeliveryAndRemoveMemberBlocksJoins) {
+  RoomHub hub({});
+  FakeMember m;
+  hub.AddMember(&m);
+  ASSERT_TRUE(hub.Join(&m, "video-v1").ok());
+  hub.Leave(&m, "video-v1");
+  hub.Leave(&m, "video-v9");  // not in it: fine
+  ASSERT_TRUE(hub.Publish("video-v1", "p", Payload(1), 1).ok());
+  EXPECT_TRUE(m.got.empty());
+  ASSERT_TRUE(hub.Join(&m, "video-v2").ok());
+  ASSERT_TRUE(hub.Join(&m, "user-u1").ok());
+  hub.RemoveMember(&m);
+  EXPECT_EQ(hub.room_size("video-v2"), 0u);
+  EXPECT_EQ(hub.room_size("user-u1"), 0u);
+  auto again = hub.Join(&m, "video-v2");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "not_a_member");
+  FakeMember stranger;
+  EXPECT_FALSE(hub.Join(&stranger, "video-v1").ok());
+}
+
+TEST(RoomHubTest, LimitsRoomsPerMember) {
+  RoomHubOptions o;
+  o.max_rooms_per_member = 3;
+  RoomHub hub(o);
+  FakeMember m;
+  hub.AddMember(&m);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(hub.Join(&m, "video-" + std::to_string(i)).ok());
+  auto r = hub.Join(&m, "video-3");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "too_many_rooms");
+  EXPECT_TRUE(hub.Join(&m, "video-0").ok());  // already in: not a new room
+  hub.LeaveAll(&m);
+  EXPECT_TRUE(hub.Join(&m, "video-3").ok());  // LeaveAll keeps the member
+}
+
+TEST(RoomHubTest, EvictsTheLeastRecentlyUpdatedRoomWithoutListeners) {
+  RoomHubOptions o;
+  o.max_replay_rooms = 3;
+  RoomHub hub(o);
+  FakeMember listener;
+  hub.AddMember(&listener);
+  ASSERT_TRUE(hub.Publish("video-a", "p", Payload(1), 1).ok());
+  ASSERT_TRUE(hub.Join(&listener, "video-a").ok());
+  ASSERT_TRUE(hub.Publish("video-b", "p", Payload(1), 2).ok());
+  ASSERT_TRUE(hub.Publish("video-c", "p", Payload(1), 3).ok());
+  ASSERT_TRUE(hub.Publish("video-d", "p", Payload(1), 4).ok());  // evicts b: a has a listener
+  EXPECT_EQ(hub.replay_rooms(), 3u);
+  EXPECT_EQ(hub.replay_buffer("video-a").size(), 1u);
+  EXPECT_TRUE(hub.replay_buffer("video-b").empty());
+  ASSERT_TRUE(hub.Publish("video-c", "p", Payload(2), 5).ok());  // c is now the most recent
+  ASSERT_TRUE(hub.Publish("video-e", "p", Payload(1), 6).ok());  // evicts d
+  EXPECT_TRUE(hub.replay_buffer("video-d").empty());
+  EXPECT_EQ(hub.replay_buffer("video-c").size(), 2u);
+  hub.LeaveAll(&listener);
+  ASSERT_TRUE(hub.Publish("video-f", "p", Payload(1), 7).ok());  // a, now unheard, goes
+  EXPECT_TRUE(hub.replay_buffer("video-a").empty());
+}
+
+TEST(RoomHubTest, EvictsEvenListenedRoomsWhenAllHaveListeners) {
+  RoomHubOptions o;
+  o.max_replay_rooms = 2;
+  RoomHub hub(o);
+  FakeMember m;
+  hub.AddMember(&m);
+  for (const char* r : {"video-a", "video-b", "video-c"}) {
+    ASSERT_TRUE(hub.Join(&m, r).ok());
+    ASSERT_TRUE(hub.Publish(r, "p", Payload(1), 1).ok());
+  }
+  EXPECT_EQ(hub.replay_rooms(), 2u);  // memory stays bounded
+  EXPECT_TRUE(hub.replay_buffer("video-a").empty());
+}
+
+// Joins racing with publishing: every joiner must see each event exactly
+// once (replayed or live) and in sequence order.
+TEST(RoomHubTest, JoinAndPublishRaceWithoutLossOrDuplicates) {
+  RoomHubOptions o;
+  o.replay_size = 1000;  // larger than the run: every event stays replayable
+  RoomHub hub(o);
+  constexpr int kEvents = 500;
+  constexpr int kJoiners = 8;
+  std::vector<FakeMember> members(kJoiners);
+  for (auto& m : members) hub.AddMember(&m);
+  std::atomic<bool> go{false};
+  std::thread publisher([&] {
+    while (!go) std::this_thread::yield();
+    for (int i = 1; i <= kEvents; ++i) ASSERT_TRUE(hub.Publish("video-v", "p", Payload(i), i).ok());
+  });
+  std::vector<std::thread> joiners;
+  for (int j = 0; j < kJoiners; ++j) {
+    joiners.emplace_back([&, j] {
+      while (!go) std::this_thread::yield();
+      for (int k = 0; k < j * 50; ++k) std::this_thread::yield();
+      ASSERT_TRUE(hub.Join(&members[j], "video-v").ok());
+    });
+  }
+  go = true;
+  publisher.join();
+  for (auto& t : joiners) t.join();
+  std::vector<int64_t> want;
+  for (int i = 1; i <= kEvents; ++i) want.push_back(i);
+  for (int j = 0; j < kJoiners; ++j) EXPECT_EQ(members[j].Seqs(), want) << "joiner " << j;
+}
+
+}  // namespace
+}  // namespace vs::realtime

@@ -221,7 +221,11 @@ class VideoRung {
     if (dec->color_trc != AVCOL_TRC_UNSPECIFIED) e->color_trc = dec->color_trc;
     if (dec->colorspace != AVCOL_SPC_UNSPECIFIED) e->colorspace = dec->colorspace;
     AVDictionary* o = nullptr;
-    av_dict_set(&o, "preset", opt.x264_preset.c_str(), 0);
+    // Small rungs (480p and below) may use their own preset: they carry a
+    // large quality margin from the cheaper scaling path (bench/README.md).
+    const char* small_preset = std::getenv("VS_SMALL_PRESET");
+    const bool small = std::min(rung_.width, rung_.height) <= 480 && small_preset && *small_preset;
+    av_dict_set(&o, "preset", small ? small_preset : opt.x264_preset.c_str(), 0);
     av_dict_set(&o, "profile", "high", 0);
     av_dict_set(&o, "forced-idr", "1", 0);
     std::string params = "scenecut=0:open-gop=0";

@@ -55,6 +55,7 @@ test-web:
 bench: native
 	@bash bench/transcode.sh
 	@bash bench/server.sh
+	@bash bench/realtime.sh
 
 clean:
 	rm -rf build build-debug build-asan build-tsan out web/dist

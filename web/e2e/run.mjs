@@ -125,6 +125,9 @@ async function uploadThroughApi(base, title) {
 
 const results = [];
 const state = { videoId: null, title: null };
+// Uploading and processing a clip takes a few seconds; 4 minutes leaves room
+// for a slow, busy CI machine.
+const TEST_TIMEOUT_MS = 240_000;
 
 async function test(name, fn, { needs } = {}) {
   if (needs && !state[needs]) {
@@ -133,13 +136,23 @@ async function test(name, fn, { needs } = {}) {
     return;
   }
   const started = Date.now();
+  let timer;
   try {
-    await fn();
+    // A hard deadline per test: a stalled page (e.g. a play() promise that
+    // never settles) must fail the test, never hang the suite.
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`test timed out after ${TEST_TIMEOUT_MS} ms`)), TEST_TIMEOUT_MS);
+      }),
+    ]);
     results.push({ name, ok: true });
     log(`PASS ${name} (${Date.now() - started} ms)`);
   } catch (e) {
     results.push({ name, ok: false });
     log(`FAIL ${name}: ${e?.stack ?? e}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -299,10 +312,10 @@ async function runTests(page, server, requests) {
     const video = page.getByTestId('video-player');
     await video.waitFor();
     await waitFor('the quality list', () => page.evaluate(() => window.__vsPlayer?.qualities().length > 0));
-    await page.evaluate(async () => {
+    await page.evaluate(() => {
       const v = document.querySelector('[data-testid="video-player"]');
       v.muted = true;
-      await v.play();
+      v.play().catch(() => undefined);  // not awaited: see checkSwitching
     });
     const played = await waitFor(
       'playback to advance',
@@ -341,11 +354,13 @@ async function runTests(page, server, requests) {
 
     for (const target of [top, low]) {
       // Start each switch early in the clip, so it cannot end first.
-      await page.evaluate(async () => {
+      // play() is not awaited: its promise may stay pending while the
+      // player is still buffering, and evaluate() has no timeout of its own.
+      await page.evaluate(() => {
         const v = document.querySelector('[data-testid="video-player"]');
         v.muted = true;
         v.currentTime = 0.2;
-        await v.play().catch(() => undefined);
+        v.play().catch(() => undefined);
       });
       await sleep(300);
       const from = requests.length;

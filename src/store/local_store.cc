@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "core/ids.h"
@@ -84,8 +85,14 @@ class LocalStore final : public ObjectStore {
     std::error_code ec;
     fs::create_directories(root_ + "/.tmp", ec);
     if (ec) return MakeError(kStoreError, "cannot create " + root_ + ": " + ec.message());
-    // Temporary files of a crashed process are garbage.
-    for (const auto& e : fs::directory_iterator(root_ + "/.tmp", ec)) fs::remove_all(e.path(), ec);
+    // Temporaries of a crashed process are garbage, but other live processes
+    // (the API and separate workers share the storage) may be writing theirs
+    // right now: only files nobody has touched for an hour go.
+    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& e : fs::directory_iterator(root_ + "/.tmp", ec)) {
+      std::error_code tec;
+      if (fs::last_write_time(e.path(), tec) < cutoff && !tec) fs::remove_all(e.path(), tec);
+    }
     return {};
   }
 

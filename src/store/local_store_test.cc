@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -81,11 +82,17 @@ TEST_F(LocalStoreTest, PutListDelete) {
   EXPECT_FALSE(etag1.empty());
 }
 
-TEST_F(LocalStoreTest, LeftoverTemporariesAreCleanedAtStart) {
+TEST_F(LocalStoreTest, StaleTemporariesAreCleanedAtStartLiveOnesKept) {
   std::ofstream(root_ + "/.tmp/stale") << "x";
-  auto again = NewLocalStore(root_);
+  fs::last_write_time(root_ + "/.tmp/stale", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  // Another process (the API) is streaming an upload right now.
+  auto w = std::move(store_->OpenWriter("raw/live/source").value());
+  ASSERT_TRUE(w->Write("ftyp....", 8).ok());
+  auto again = NewLocalStore(root_);  // e.g. a worker process starting up
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(fs::is_empty(root_ + "/.tmp"));
+  EXPECT_FALSE(fs::exists(root_ + "/.tmp/stale"));
+  ASSERT_TRUE(w->Commit().ok());  // the live upload was not disturbed
+  EXPECT_EQ(store_->Stat("raw/live/source")->size, 8u);
 }
 
 }  // namespace

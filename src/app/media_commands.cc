@@ -1,6 +1,7 @@
 #include "app/media_commands.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -89,6 +90,31 @@ void PrintLine(const json::value& v) {
   fflush(stdout);
 }
 
+// Benchmark knobs (bench/README.md records what each one measured). The
+// defaults in media::TranscodeTuning are the measured best; these variables
+// exist so experiments need no rebuild.
+media::TranscodeTuning TuningFromEnv() {
+  media::TranscodeTuning t;
+  auto num = [](const char* name, int def) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::atoi(v) : def;
+  };
+  auto str = [](const char* name, const std::string& def) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : def;
+  };
+  t.decode_threads = num("VS_DECODE_THREADS", t.decode_threads);
+  t.rung_threads = num("VS_X264_THREADS", t.rung_threads);
+  t.top_threads = num("VS_TOP_THREADS", t.top_threads);
+  t.top_trellis = num("VS_TOP_TRELLIS", t.top_trellis ? 1 : 0) != 0;
+  t.x264_params = str("VS_X264_PARAMS", t.x264_params);
+  t.small_preset = str("VS_SMALL_PRESET", t.small_preset);
+  t.bicubic = str("VS_SCALER", "bilinear") == "bicubic";
+  t.cascade = num("VS_CASCADE", t.cascade ? 1 : 0) != 0;
+  t.queue_frames = num("VS_QUEUE_FRAMES", t.queue_frames);
+  return t;
+}
+
 struct TranscodeArgs {
   std::string input, output;
   std::string progress = "none";
@@ -105,6 +131,7 @@ int RunTranscode(const TranscodeArgs& a) {
   opt.input = a.input;
   opt.output_dir = a.output;
   opt.x264_preset = a.preset;
+  opt.tuning = TuningFromEnv();
   if (a.max_duration > 0) opt.limits.max_duration_seconds = a.max_duration;
   if (!a.ladder.empty()) {
     opt.ladder = media::ParseLadder(a.ladder);

@@ -34,16 +34,17 @@ namespace fs = std::filesystem;
 
 constexpr int kAudioRate = 48000;
 constexpr int kAudioChannels = 2;
-// Frames buffered per rung. Deep enough that a rung busy with an expensive
-// frame (an IDR, a scene change) does not stall the decoder and with it every
-// other rung; each entry is a reference to a shared decoded picture.
-size_t QueueFrames();
+
 constexpr int kThumbMaxWidth = 1280;
 
 // A bounded queue of decoded frames from the demux/decode thread to one rung.
 // Push blocks while full; Abort wakes everybody and makes both sides give up.
 class FrameQueue {
  public:
+  // Deep enough that a rung busy with an expensive frame (an IDR) does not
+  // stall the decoder and with it every other rung; each entry is a
+  // reference to a shared decoded picture.
+  void SetCapacity(size_t n) { capacity_ = std::max<size_t>(1, n); }
   bool Push(FramePtr f) {
     std::unique_lock lock(mu_);
     not_full_.wait(lock, [&] { return q_.size() < capacity_ || aborted_; });
@@ -79,7 +80,7 @@ class FrameQueue {
   std::mutex mu_;
   std::condition_variable not_full_, not_empty_;
   std::deque<FramePtr> q_;
-  size_t capacity_ = QueueFrames();
+  size_t capacity_ = 16;
   bool closed_ = false;
   bool aborted_ = false;
 };
@@ -113,8 +114,6 @@ class FailureState {
   std::optional<Error> error_;
   std::vector<FrameQueue*> queues_;
 };
-
-int EnvInt(const char* name, int def);
 
 // Gives `f` a writable yuv buffer of the given size and format, reusing the
 // current one when nobody else references it (the encoder copies its input).
@@ -215,7 +214,7 @@ class VideoRung {
     // The top rung is about half of all the work: on one thread it would be
     // the critical path, so it gets frame threads; smaller rungs run one
     // thread each and fill the cores around it.
-    e->thread_count = top_ ? EnvInt("VS_TOP_THREADS", 2) : opt_threads_;
+    e->thread_count = top_ ? opt.tuning.top_threads : opt.tuning.rung_threads;
     e->color_range = AVCOL_RANGE_MPEG;
     if (dec->color_primaries != AVCOL_PRI_UNSPECIFIED) e->color_primaries = dec->color_primaries;
     if (dec->color_trc != AVCOL_TRC_UNSPECIFIED) e->color_trc = dec->color_trc;
@@ -223,17 +222,16 @@ class VideoRung {
     AVDictionary* o = nullptr;
     // Small rungs (480p and below) may use their own preset: they carry a
     // large quality margin from the cheaper scaling path (bench/README.md).
-    const char* small_preset = std::getenv("VS_SMALL_PRESET");
-    const bool small = std::min(rung_.width, rung_.height) <= 480 && small_preset && *small_preset;
-    av_dict_set(&o, "preset", small ? small_preset : opt.x264_preset.c_str(), 0);
+    const bool small = std::min(rung_.width, rung_.height) <= 480 && !opt.tuning.small_preset.empty();
+    av_dict_set(&o, "preset", small ? opt.tuning.small_preset.c_str() : opt.x264_preset.c_str(), 0);
     av_dict_set(&o, "profile", "high", 0);
     av_dict_set(&o, "forced-idr", "1", 0);
     std::string params = "scenecut=0:open-gop=0";
     // The top rung carries most of the bits and the viewers' eyes: trellis
     // quantisation there costs ~9% of that rung's CPU and gains ~0.5 dB
     // (bench/README.md); on the smaller rungs it is not worth it.
-    if (top_ && EnvInt("VS_TOP_TRELLIS", 1)) params += ":trellis=1";
-    if (!x264_params_.empty()) params += ":" + x264_params_;
+    if (top_ && opt.tuning.top_trellis) params += ":trellis=1";
+    if (!opt.tuning.x264_params.empty()) params += ":" + opt.tuning.x264_params;
     av_dict_set(&o, "x264-params", params.c_str(), 0);
     int ret = avcodec_open2(e, codec, &o);
     av_dict_free(&o);
@@ -249,11 +247,10 @@ class VideoRung {
     child->rotation_ = 0;
   }
 
-  void SetEncoderTuning(int threads, std::string x264_params, int sws_flags, bool top) {
+  void SetRole(bool top, int sws_flags, size_t queue_frames) {
     top_ = top;
-    opt_threads_ = threads;
-    x264_params_ = std::move(x264_params);
     sws_flags_ = sws_flags;
+    queue_.SetCapacity(queue_frames);
   }
 
   void Run() {
@@ -326,9 +323,7 @@ class VideoRung {
   std::string id_;
   FailureState* failure_;
   int rotation_ = 0;
-  int opt_threads_ = 0;
   bool top_ = false;
-  std::string x264_params_;
   int sws_flags_ = SWS_BICUBIC;
   CodecContextPtr enc_;
   std::unique_ptr<CmafWriter> writer_;
@@ -563,12 +558,6 @@ Status WriteTextFile(const std::string& path, const std::string& text) {
   return {};
 }
 
-int EnvInt(const char* name, int def) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : def;
-}
-
-size_t QueueFrames() { return static_cast<size_t>(std::max(1, EnvInt("VS_QUEUE_FRAMES", 16))); }
 
 // The pipeline state of one Transcode() call.
 class Pipeline {
@@ -607,7 +596,7 @@ class Pipeline {
     if (avcodec_parameters_to_context(vdec_.get(), st->codecpar) < 0)
       return MakeError(errc::kUndecodableVideo, "invalid video parameters");
     vdec_->pkt_timebase = st->time_base;
-    vdec_->thread_count = EnvInt("VS_DECODE_THREADS", 2);
+    vdec_->thread_count = opt_.tuning.decode_threads;
     vdec_->max_pixels = opt_.limits.max_pixels;
     if (avcodec_open2(vdec_.get(), codec, nullptr) < 0)
       return MakeError(errc::kUndecodableVideo, "the video stream cannot be decoded");
@@ -617,18 +606,14 @@ class Pipeline {
   Result<TranscodeSummary> Process() {
     VS_TRY(OpenVideoDecoder());
     const ProbeInfo& info = in_->info;
-    // Tuning knobs for benchmarks (bench/README.md); the defaults are the
-    // measured best: one x264 thread per rung (the rungs already keep every
-    // core busy, and frame threads cost CPU and memory) and bilinear scaling
-    // (cheaper than bicubic and, at these bitrates, scores higher SSIM/PSNR
-    // against a bicubic-scaled source because it aliases less).
-    const int threads = EnvInt("VS_X264_THREADS", 1);
-    const char* params = std::getenv("VS_X264_PARAMS");
-    const int sws_flags = EnvInt("VS_SWS_FLAGS", SWS_BILINEAR);
-    const bool cascade = EnvInt("VS_CASCADE", 1) != 0;
+    // Bilinear by default: cheaper than bicubic and, at these bitrates, it
+    // scores higher SSIM/PSNR against a bicubic-scaled source because it
+    // leaves less aliasing for x264 to spend bits on (bench/README.md).
+    const int sws_flags = opt_.tuning.bicubic ? SWS_BICUBIC : SWS_BILINEAR;
+    const bool cascade = opt_.tuning.cascade;
     for (size_t i = 0; i < rungs_spec_.size(); ++i) {
       auto r = std::make_unique<VideoRung>(rungs_spec_[i], std::to_string(i), &failure_);
-      r->SetEncoderTuning(threads, params ? params : "", sws_flags, i == 0);
+      r->SetRole(i == 0, sws_flags, static_cast<size_t>(opt_.tuning.queue_frames));
       VS_TRY(r->Open(opt_, vdec_.get(), fps_num_, fps_den_, info.rotation, work_));
       failure_.Watch(&r->queue());
       rungs_.push_back(std::move(r));

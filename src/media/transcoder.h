@@ -20,6 +20,20 @@
 
 namespace vs::media {
 
+// Encoder tuning. The defaults are the measured best (bench/README.md); the
+// CLI lets benchmarks override them (VS_* variables, see media_commands.cc).
+struct TranscodeTuning {
+  int decode_threads = 2;
+  int rung_threads = 1;        // x264 threads of every rung but the top one
+  int top_threads = 2;         // the top rung is about half of the work
+  bool top_trellis = true;     // trellis quantisation on the top rung
+  std::string x264_params;     // extra x264 options for every rung
+  std::string small_preset;    // preset for rungs of 480p and below; empty = x264_preset
+  bool bicubic = false;        // scaler; bilinear by default
+  bool cascade = true;         // small rungs scale from a larger rung's picture
+  int queue_frames = 16;       // frames buffered per rung
+};
+
 struct TranscodeOptions {
   std::string input;
   std::string output_dir;
@@ -28,6 +42,7 @@ struct TranscodeOptions {
   int audio_bitrate_kbps = 128;
   std::string x264_preset = "veryfast";
   InputLimits limits;
+  TranscodeTuning tuning;
 };
 
 struct Progress {

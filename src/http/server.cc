@@ -304,18 +304,28 @@ struct Server::Impl {
         resp = Response::Json(413, ErrorJson("payload_too_large", "request body is too large"));
         close_after = true;
       } else {
-        if (expect_continue && has_body) co_await SendContinue(stream);
-        bhttp::request_parser<bhttp::string_body> sp(std::move(hp));
-        sp.body_limit(opt.max_body_bytes);
-        stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
-        auto [ec, n] = co_await bhttp::async_read(stream, buffer, sp, kNoThrow);
-        if (ec == bhttp::error::body_limit) {
+        bool too_large = false;
+        // Most requests (GETs) have no body: the header parser is already
+        // done and a body read would only cost an extra trip through the
+        // executor.
+        if (!hp.is_done()) {
+          if (expect_continue && has_body) co_await SendContinue(stream);
+          bhttp::request_parser<bhttp::string_body> sp(std::move(hp));
+          sp.body_limit(opt.max_body_bytes);
+          stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
+          auto [ec, n] = co_await bhttp::async_read(stream, buffer, sp, kNoThrow);
+          if (ec == bhttp::error::body_limit) {
+            too_large = true;
+          } else if (ec) {
+            co_return Next::kClose;
+          } else {
+            req.body = std::move(sp.get().body());
+          }
+        }
+        if (too_large) {
           resp = Response::Json(413, ErrorJson("payload_too_large", "request body is too large"));
           close_after = true;
-        } else if (ec) {
-          co_return Next::kClose;
         } else {
-          req.body = std::move(sp.get().body());
           if (auto* h = std::get_if<Handler>(m.target)) {
             resp = CallSafely([&] { return (*h)(req); });
           } else if (auto* ah = std::get_if<AsyncHandler>(m.target)) {

@@ -98,6 +98,17 @@ void WorkerPool::Stop() {
     if (t.joinable()) t.join();
 }
 
+void WorkerPool::FailAttempt(const Job& job, const std::string& me, const std::string& job_error,
+                             const std::string& retry_note, const std::string& final_message,
+                             bool retryable, int64_t backoff_ms) {
+  auto state = queue_.Fail(job.id, me, job_error, retryable, backoff_ms);
+  if (!retryable || (state.ok() && *state == JobState::kFailed)) {
+    (void)svc_.MarkError(job.video_id, final_message);
+  } else {
+    (void)svc_.Requeue(job.video_id, retry_note);
+  }
+}
+
 void WorkerPool::SweepLostJobs() {
   for (VideoStatus s : {VideoStatus::kUploaded, VideoStatus::kProcessing}) {
     db::ListQuery q;
@@ -156,11 +167,9 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
   auto source = svc_.store().FetchToFile(service::RawKey(id), work + "/source");
   if (!source.ok()) {
     const bool missing = source.error().code == store::kNotFound;
-    auto st = queue_.Fail(job.id, me, source.error().message, !missing, opt_.retry_base_ms);
-    if (missing || (st.ok() && *st == JobState::kFailed))
-      (void)svc_.MarkError(id, missing ? "the uploaded file is missing" : "cannot read the uploaded file");
-    else
-      (void)svc_.Requeue(id, "cannot read the uploaded file");
+    FailAttempt(job, me, source.error().message, "cannot read the uploaded file",
+                missing ? "the uploaded file is missing" : "cannot read the uploaded file", !missing,
+                opt_.retry_base_ms);
     cleanup();
     return;
   }
@@ -169,8 +178,8 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
                       std::to_string(opt_.max_memory_mb), "--max-seconds",
                       std::to_string(opt_.max_seconds), *source, out});
   if (!child.ok()) {
-    (void)queue_.Fail(job.id, me, child.error().message, true, opt_.retry_base_ms);
-    (void)svc_.Requeue(id, child.error().message);
+    FailAttempt(job, me, child.error().message, child.error().message,
+                "processing failed: " + child.error().message, true, opt_.retry_base_ms);
     cleanup();
     return;
   }
@@ -271,11 +280,8 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
       if (!published.ok()) break;
     }
     if (!published.ok()) {
-      auto st = queue_.Fail(job.id, me, published.error().message, true, opt_.retry_base_ms);
-      if (st.ok() && *st == JobState::kFailed)
-        (void)svc_.MarkError(id, "cannot store the processed video");
-      else
-        (void)svc_.Requeue(id, "cannot store the processed video");
+      FailAttempt(job, me, published.error().message, "cannot store the processed video",
+                  "cannot store the processed video", true, opt_.retry_base_ms);
       cleanup();
       return;
     }
@@ -310,18 +316,13 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
   }
   if (code == 2) {
     // The file itself is unusable: retrying cannot help.
-    (void)queue_.Fail(job.id, me, reason, false, 0);
-    (void)svc_.MarkError(id, "the video could not be processed: " + reason);
+    FailAttempt(job, me, reason, reason, "the video could not be processed: " + reason, false, 0);
   } else {
     const int64_t backoff = resilience::BackoffMs(job.attempts, opt_.retry_base_ms, opt_.retry_base_ms * 12) +
                             opt_.retry_base_ms / 2;
-    auto st = queue_.Fail(job.id, me, reason, true, backoff);
-    if (st.ok() && *st == JobState::kFailed) {
-      (void)svc_.MarkError(id, "processing failed after " + std::to_string(job.attempts) +
-                                   " attempts: " + reason);
-    } else {
-      (void)svc_.Requeue(id, reason);
-    }
+    FailAttempt(job, me, reason, reason,
+                "processing failed after " + std::to_string(job.attempts) + " attempts: " + reason,
+                true, backoff);
   }
   cleanup();
 }

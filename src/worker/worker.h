@@ -47,6 +47,12 @@ class WorkerPool {
   // Videos whose job failed for good without a worker to report it (the
   // lease expired on the last attempt) are moved to ERROR.
   void SweepLostJobs();
+  // One attempt failed. A retryable failure goes back to the queue and the
+  // video waits in UPLOADED (`retry_note` says why); a final one (not
+  // retryable, or the last attempt) moves the video to ERROR with `final_message`.
+  void FailAttempt(const Job& job, const std::string& me, const std::string& job_error,
+                   const std::string& retry_note, const std::string& final_message, bool retryable,
+                   int64_t backoff_ms);
 
   WorkerOptions opt_;
   db::JobQueue& queue_;

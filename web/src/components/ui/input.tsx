@@ -1,4 +1,4 @@
-import { forwardRef, type InputHTMLAttributes, type LabelHTMLAttributes, type TextareaHTMLAttributes } from 'react';
+import { forwardRef, type InputHTMLAttributes, type LabelHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from 'react';
 import { cn } from '@/lib/utils';
 
 const field =
@@ -26,5 +26,35 @@ export function FieldError({ id, children }: { id: string; children?: string }) 
     <p id={id} className="text-sm text-destructive">
       {children}
     </p>
+  );
+}
+
+// The accessibility wiring a form control needs from its field.
+export interface FieldControlProps {
+  id: string;
+  'aria-invalid': boolean;
+  'aria-describedby': string | undefined;
+}
+
+// A labelled form field: label, the control (rendered by `children` with the
+// id and aria attributes that tie it to its label and error), and the error.
+export function Field({
+  id,
+  label,
+  error,
+  children,
+}: {
+  id: string;
+  label: string;
+  error?: string;
+  children: (control: FieldControlProps) => ReactNode;
+}) {
+  const errorId = `${id}-error`;
+  return (
+    <div className="space-y-1.5">
+      <Label htmlFor={id}>{label}</Label>
+      {children({ id, 'aria-invalid': Boolean(error), 'aria-describedby': error ? errorId : undefined })}
+      <FieldError id={errorId}>{error}</FieldError>
+    </div>
   );
 }

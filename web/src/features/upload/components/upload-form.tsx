@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
-import { FieldError, Input, Label, Textarea } from '@/components/ui/input';
+import { Field, Input, Textarea } from '@/components/ui/input';
 import { formatBytes } from '@/lib/format';
 import { useUpload } from '../hooks/use-upload';
 import { checkVideoFile, FORMAT_NAMES, type VideoFormat } from '../lib/magic-bytes';
@@ -101,36 +101,32 @@ export function UploadForm({ onUploaded, onReset }: { onUploaded: (videoId: stri
 
           {!done && (
             <>
-              <div className="space-y-1.5">
-                <Label htmlFor="upload-title">Title</Label>
-                <Input
-                  id="upload-title"
-                  value={title}
-                  maxLength={200}
-                  placeholder="Defaults to the file name"
-                  onChange={(e) => setTitle(e.target.value)}
-                  disabled={busy}
-                  aria-invalid={Boolean(errors.title)}
-                  aria-describedby={errors.title ? 'upload-title-error' : undefined}
-                  data-testid="upload-title"
-                />
-                <FieldError id="upload-title-error">{errors.title}</FieldError>
-              </div>
-              <div className="space-y-1.5">
-                <Label htmlFor="upload-description">Description (optional)</Label>
-                <Textarea
-                  id="upload-description"
-                  value={description}
-                  maxLength={5000}
-                  rows={3}
-                  onChange={(e) => setDescription(e.target.value)}
-                  disabled={busy}
-                  aria-invalid={Boolean(errors.description)}
-                  aria-describedby={errors.description ? 'upload-description-error' : undefined}
-                  data-testid="upload-description"
-                />
-                <FieldError id="upload-description-error">{errors.description}</FieldError>
-              </div>
+              <Field id="upload-title" label="Title" error={errors.title}>
+                {(control) => (
+                  <Input
+                    {...control}
+                    value={title}
+                    maxLength={200}
+                    placeholder="Defaults to the file name"
+                    onChange={(e) => setTitle(e.target.value)}
+                    disabled={busy}
+                    data-testid="upload-title"
+                  />
+                )}
+              </Field>
+              <Field id="upload-description" label="Description (optional)" error={errors.description}>
+                {(control) => (
+                  <Textarea
+                    {...control}
+                    value={description}
+                    maxLength={5000}
+                    rows={3}
+                    onChange={(e) => setDescription(e.target.value)}
+                    disabled={busy}
+                    data-testid="upload-description"
+                  />
+                )}
+              </Field>
             </>
           )}
 

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
-import { FieldError, Input, Label, Textarea } from '@/components/ui/input';
+import { Field, Input, Textarea } from '@/components/ui/input';
 import { errorMessage } from '@/lib/api-client';
 import type { Video } from '@/lib/video';
 import { useUpdateVideo, videoDetailsSchema } from '../api/update-video';
@@ -36,33 +36,29 @@ export function EditVideoDialog({ video, open, onClose }: { video: Video; open: 
   return (
     <Dialog open={open} onClose={close} title="Edit video" description="Change how the video is named and described.">
       <form onSubmit={submit} className="space-y-4" noValidate>
-        <div className="space-y-1.5">
-          <Label htmlFor="edit-title">Title</Label>
-          <Input
-            id="edit-title"
-            value={title}
-            maxLength={200}
-            onChange={(e) => setTitle(e.target.value)}
-            aria-invalid={Boolean(errors.title)}
-            aria-describedby={errors.title ? 'edit-title-error' : undefined}
-            data-testid="edit-title"
-          />
-          <FieldError id="edit-title-error">{errors.title}</FieldError>
-        </div>
-        <div className="space-y-1.5">
-          <Label htmlFor="edit-description">Description</Label>
-          <Textarea
-            id="edit-description"
-            value={description}
-            maxLength={5000}
-            rows={4}
-            onChange={(e) => setDescription(e.target.value)}
-            aria-invalid={Boolean(errors.description)}
-            aria-describedby={errors.description ? 'edit-description-error' : undefined}
-            data-testid="edit-description"
-          />
-          <FieldError id="edit-description-error">{errors.description}</FieldError>
-        </div>
+        <Field id="edit-title" label="Title" error={errors.title}>
+          {(control) => (
+            <Input
+              {...control}
+              value={title}
+              maxLength={200}
+              onChange={(e) => setTitle(e.target.value)}
+              data-testid="edit-title"
+            />
+          )}
+        </Field>
+        <Field id="edit-description" label="Description" error={errors.description}>
+          {(control) => (
+            <Textarea
+              {...control}
+              value={description}
+              maxLength={5000}
+              rows={4}
+              onChange={(e) => setDescription(e.target.value)}
+              data-testid="edit-description"
+            />
+          )}
+        </Field>
         {update.isError && <Alert tone="error">{errorMessage(update.error)}</Alert>}
         <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
           <Button variant="outline" onClick={close}>

@@ -434,7 +434,7 @@ struct Api::Handlers {
     const Video& v = std::get<Video>(loaded);
     return Ok(json::object{{"videoId", v.id},
                            {"status", std::string(ToString(v.status))},
-                           {"progress", v.progress},
+                           {"progress", service::JsonNumber(v.progress)},
                            {"errorMessage", v.error_message.empty() ? json::value(nullptr) : json::value(v.error_message)},
                            {"updatedAt", IsoTime(v.updated_at_ms)}});
   }

@@ -3,12 +3,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <mutex>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "db/sqlite_internal.h"
 
@@ -282,6 +284,44 @@ class Connection {
   std::unordered_map<std::string, Slot> cache_;
 };
 
+// Extra connections for the hottest reads (one video by id), so that request
+// threads neither queue behind each other nor behind a writer on the shared
+// connection. In WAL mode a reader sees every transaction committed before
+// its statement starts, from this process or another, so nothing read here
+// is older than what the shared connection would have returned.
+class ReaderPool {
+ public:
+  // A connection locked for the caller until the lease goes away.
+  struct Lease {
+    std::unique_lock<std::mutex> lock;
+    Connection* conn;
+    Connection* operator->() const { return conn; }
+    Connection& operator*() const { return *conn; }
+  };
+
+  void Add(std::unique_ptr<Connection> c) { readers_.push_back(std::move(c)); }
+
+  // A free reader if there is one (each thread starts looking at its own),
+  // else waits for that thread's reader; `primary` when the pool is empty
+  // (in-memory databases cannot be shared between connections).
+  Lease Acquire(Connection& primary) {
+    if (readers_.empty()) return {std::unique_lock(primary.mutex()), &primary};
+    static std::atomic<size_t> next_thread{0};
+    thread_local const size_t home = next_thread++;
+    const size_t n = readers_.size();
+    for (size_t i = 0; i < n; ++i) {
+      Connection& c = *readers_[(home + i) % n];
+      std::unique_lock lock(c.mutex(), std::try_to_lock);
+      if (lock.owns_lock()) return {std::move(lock), &c};
+    }
+    Connection& c = *readers_[home % n];
+    return {std::unique_lock(c.mutex()), &c};
+  }
+
+ private:
+  std::vector<std::unique_ptr<Connection>> readers_;
+};
+
 // BEGIN IMMEDIATE takes the write lock up front, so two processes running
 // the same read-then-write transaction serialize on it (waiting out
 // busy_timeout) instead of one failing with SQLITE_BUSY on lock upgrade.
@@ -389,8 +429,8 @@ Result<std::optional<Job>> StepOptionalJob(Stmt& s) {
 }
 
 Result<std::optional<Video>> SelectVideo(Connection& c, const std::string& id) {
-  VS_ASSIGN_OR_RETURN(
-      Stmt s, c.Prepare(std::string("SELECT ") + kVideoColumns + " FROM videos WHERE id = ?"));
+  static const std::string kSql = std::string("SELECT ") + kVideoColumns + " FROM videos WHERE id = ?";
+  VS_ASSIGN_OR_RETURN(Stmt s, c.Prepare(kSql));
   s.Text(id);
   return StepOptionalVideo(s);
 }
@@ -407,7 +447,7 @@ std::string Placeholders(size_t n) {
 // atomic within the process; BEGIN IMMEDIATE extends that across processes.
 class SqliteVideoRepository final : public VideoRepository {
  public:
-  explicit SqliteVideoRepository(Connection& c) : c_(c) {}
+  SqliteVideoRepository(Connection& c, ReaderPool& readers) : c_(c), readers_(readers) {}
 
   Status Create(const Video& v) override {
     if (!internal::IsStorableVideoId(v.id))
@@ -441,8 +481,8 @@ class SqliteVideoRepository final : public VideoRepository {
   }
 
   Result<std::optional<Video>> Get(const std::string& id) override {
-    std::lock_guard lock(c_.mutex());
-    return SelectVideo(c_, id);
+    ReaderPool::Lease reader = readers_.Acquire(c_);
+    return SelectVideo(*reader, id);
   }
 
   Result<Page<Video>> List(const ListQuery& q) override {
@@ -644,6 +684,7 @@ class SqliteVideoRepository final : public VideoRepository {
 
  private:
   Connection& c_;
+  ReaderPool& readers_;
 };
 
 class SqliteNotificationRepository final : public NotificationRepository {
@@ -831,7 +872,7 @@ class SqliteJobQueue final : public JobQueue {
 class SqliteDatabaseImpl final : public SqliteDatabase {
  public:
   SqliteDatabaseImpl(sqlite3* db, const Clock& clock)
-      : conn_(db, clock), videos_(conn_), notifications_(conn_), jobs_(conn_) {}
+      : clock_(clock), conn_(db, clock), videos_(conn_, readers_), notifications_(conn_), jobs_(conn_) {}
 
   Status Init(int busy_timeout_ms) {
     sqlite3* db = conn_.db();
@@ -850,7 +891,7 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
     VS_ASSIGN_OR_RETURN(std::unique_ptr<internal::FtsTokenizer> tokenizer,
                         internal::FtsTokenizer::Create(db));
     conn_.set_tokenizer(std::move(tokenizer));
-    return {};
+    return OpenReaders(busy_timeout_ms);
   }
 
   VideoRepository& videos() override { return videos_; }
@@ -872,7 +913,31 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
     return {};
   }
 
+  // A file database gets its reader connections; an in-memory one (tests)
+  // cannot share its data with another connection and reads on conn_.
+  Status OpenReaders(int busy_timeout_ms) {
+    const char* file = sqlite3_db_filename(conn_.db(), "main");
+    if (file == nullptr || *file == '\0') return {};
+    for (int i = 0; i < kReaders; ++i) {
+      sqlite3* db = nullptr;
+      if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close_v2(db);
+        return MakeError(kDbError, "reader connection: " + msg);
+      }
+      auto c = std::make_unique<Connection>(db, clock_);
+      sqlite3_extended_result_codes(db, 1);
+      sqlite3_busy_timeout(db, std::max(busy_timeout_ms, 0));
+      VS_TRY(c->Exec("PRAGMA query_only = 1"));  // a bug here cannot write
+      readers_.Add(std::move(c));
+    }
+    return {};
+  }
+
+  static constexpr int kReaders = 4;
+  const Clock& clock_;
   Connection conn_;
+  ReaderPool readers_;
   SqliteVideoRepository videos_;
   SqliteNotificationRepository notifications_;
   SqliteJobQueue jobs_;

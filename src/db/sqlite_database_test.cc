@@ -1022,6 +1022,44 @@ TEST_F(SqliteDatabaseTest, OneDatabaseIsSafeToShareBetweenThreads) {
   EXPECT_DOUBLE_EQ((*videos().Get(Id(1)))->progress, 99);
 }
 
+// Get reads on separate connections: every read must still see every write
+// committed before it, from this database object or another opener of the
+// file, also while other threads read and write.
+TEST_F(SqliteDatabaseTest, ReadsSeeEveryCommittedWriteAtOnce) {
+  Create(MakeVideo(Id(1), "v", kT0, VideoStatus::kUploaded));
+  ASSERT_TRUE(videos()
+                  .Transition(Id(1), {VideoStatus::kUploaded}, VideoStatus::kProcessing, {})
+                  ->has_value());
+  std::unique_ptr<SqliteDatabase> other = OpenDb();  // e.g. `visionsync worker`
+  ASSERT_NE(other, nullptr);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&] {
+      double last = -1;
+      while (!done) {
+        auto v = videos().Get(Id(1));
+        ASSERT_TRUE(v.ok() && v->has_value());
+        EXPECT_GE((*v)->progress, last) << "a read went back in time";
+        last = (*v)->progress;
+      }
+    });
+  }
+  for (int i = 1; i <= 60; ++i) {
+    SqliteDatabase& writer = i % 2 == 0 ? *db_ : *other;
+    ASSERT_TRUE(*writer.videos().UpdateProgress(Id(1), i));
+    // Read-after-write, through both objects, with no delay.
+    EXPECT_DOUBLE_EQ((*videos().Get(Id(1)))->progress, i);
+    EXPECT_DOUBLE_EQ((*other->videos().Get(Id(1)))->progress, i);
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  ASSERT_TRUE(other->videos().Delete(Id(1)).ok());
+  auto gone = videos().Get(Id(1));
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
 // ---------------------------------------------------------------- internals
 
 TEST(SqliteInternalTest, RenditionsRoundTripAndRejectJunk) {

@@ -34,6 +34,7 @@ class Headers {
 
 struct Request {
   std::string method;     // upper case, e.g. "GET"
+  int version = 11;       // HTTP version times ten: 10 or 11
   std::string target;     // as received: path + "?" + query
   std::string path;       // percent-decoded, without the query
   std::string raw_query;  // after '?', undecoded

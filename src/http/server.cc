@@ -1,5 +1,5 @@
 // The Beast/Asio side of the HTTP server. Each connection is a coroutine on
-// its own strand; handlers run on the pool threads (they are short: database
+// one of the per-thread io_contexts; handlers run there (they are short: database
 // rows, small files), uploads stream through a BodySink, file bodies go out
 // with sendfile(2).
 #include <fcntl.h>
@@ -64,6 +64,19 @@ const std::string& CachedHttpDate() {
   return text;
 }
 
+// Appends "name: value\r\n". Names are program constants; a CR or LF in a
+// value (which could only come from a bug) becomes a space instead of
+// splitting the response.
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  const size_t start = out.size();
+  out += value;
+  for (size_t i = start; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  out += "\r\n";
+}
+
 bool SaneRequestId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id)
@@ -82,7 +95,13 @@ struct Server::Impl {
   const Router& router;
   Middleware mw;
   UpgradeHandler* upgrade = nullptr;
-  asio::io_context ioc;
+  // One single-threaded io_context per server thread: a connection lives on
+  // one of them from accept to close, so its handlers never hop threads and
+  // need no strand, and the threads share no scheduler queue.
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  size_t next_ioc = 0;
+  asio::io_context& ioc;  // the first one: acceptor, Stop(), grace timer
   tcp::acceptor acceptor{ioc};
   int bound_port = 0;
   std::atomic<int> connections{0};
@@ -92,27 +111,41 @@ struct Server::Impl {
   std::map<uint64_t, SessionEntry> sessions;
   std::unique_ptr<asio::steady_timer> grace_timer;
 
-  Impl(ServerOptions o, const Router& r, Middleware m) : opt(std::move(o)), router(r), mw(std::move(m)) {}
+  Impl(ServerOptions o, const Router& r, Middleware m)
+      : opt(std::move(o)), router(r), mw(std::move(m)), iocs(MakeContexts(opt.threads)), ioc(*iocs[0]) {
+    for (auto& c : iocs) work.emplace_back(c->get_executor());
+  }
+
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (int i = 0; i < std::max(threads, 1); ++i) v.push_back(std::make_unique<asio::io_context>(1));
+    return v;
+  }
+
+  void StopAll() {
+    for (auto& c : iocs) c->stop();
+  }
 
   awaitable<void> Accept() {
     for (;;) {
-      auto strand = asio::make_strand(ioc);
-      auto [ec, sock] = co_await acceptor.async_accept(strand, kNoThrow);
+      asio::io_context& home = *iocs[next_ioc++ % iocs.size()];
+      auto [ec, sock] = co_await acceptor.async_accept(home, kNoThrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
-      asio::co_spawn(strand, Session(std::move(sock)), asio::detached);
+      asio::co_spawn(home, Session(std::move(sock)), asio::detached);
     }
   }
 
   void SessionEnded() {
-    if (--connections == 0 && stopping) ioc.stop();
+    if (--connections == 0 && stopping) StopAll();
   }
 
   Request ToRequest(const bhttp::request_header<>& h, const std::string& remote, bool* bad) {
     Request req;
     req.method = std::string(h.method_string());
+    req.version = static_cast<int>(h.version());
     req.target = std::string(h.target());
     const size_t q = req.target.find('?');
     auto path = PercentDecode(std::string_view(req.target).substr(0, q), false);
@@ -385,7 +418,7 @@ struct Server::Impl {
 
   // Writes the response; false when the connection broke.
   awaitable<bool> Write(beast::tcp_stream& stream, const Request& req, Response& resp, bool keep_alive,
-                        bool head) {
+                        bool head_only) {
     stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
     int fd = -1;
     uint64_t length = resp.body.size();
@@ -398,29 +431,38 @@ struct Server::Impl {
         length = resp.file_length;
       }
     }
-    bhttp::response<bhttp::string_body> res;
-    res.version(11);
-    res.result(static_cast<unsigned>(resp.status));
-    res.reason(std::string(StatusReason(resp.status)));
-    for (const auto& [k, v] : resp.headers.items()) res.insert(k, v);
-    res.set(bhttp::field::date, CachedHttpDate());
-    res.keep_alive(keep_alive);
     const bool no_body = resp.status == 204 || resp.status == 304 || resp.status < 200;
-    if (!no_body) res.content_length(length);
-    (void)req;
-    if (fd < 0 && !head && !no_body) res.body() = std::move(resp.body);
-    bhttp::response_serializer<bhttp::string_body> sr(res);
-    if (fd >= 0 || head || no_body) {
-      auto [ec, n] = co_await bhttp::async_write_header(stream, sr, kNoThrow);
+    // The header block is assembled by hand into one buffer: cheaper than
+    // Beast's field container for the few headers a response carries.
+    std::string head;
+    head.reserve(384 + resp.headers.items().size() * 48);
+    head += "HTTP/1.1 ";
+    head += std::to_string(resp.status);
+    head += ' ';
+    head += StatusReason(resp.status);
+    head += "\r\n";
+    for (const auto& [k, v] : resp.headers.items()) AppendField(head, k, v);
+    AppendField(head, "Date", CachedHttpDate());
+    if (!no_body) AppendField(head, "Content-Length", std::to_string(length));
+    if (!keep_alive) {
+      AppendField(head, "Connection", "close");
+    } else if (req.version == 10) {
+      AppendField(head, "Connection", "keep-alive");  // HTTP/1.0 closes unless told otherwise
+    }
+    head += "\r\n";
+    if (fd < 0 && !head_only && !no_body && !resp.body.empty()) {
+      const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(resp.body)};
+      auto [ec, n] = co_await asio::async_write(stream, bufs, kNoThrow);
+      co_return !ec;
+    }
+    {
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kNoThrow);
       if (ec) {
         if (fd >= 0) ::close(fd);
         co_return false;
       }
-    } else {
-      auto [ec, n] = co_await bhttp::async_write(stream, sr, kNoThrow);
-      co_return !ec;
     }
-    if (fd < 0 || head) {
+    if (fd < 0 || head_only) {
       if (fd >= 0) ::close(fd);
       co_return true;
     }
@@ -488,7 +530,7 @@ int Server::port() const { return impl_->bound_port; }
 void Server::Run() {
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl_->opt.threads; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  for (size_t i = 1; i < impl_->iocs.size(); ++i) threads.emplace_back([this, i] { impl_->iocs[i]->run(); });
   impl_->ioc.run();
   for (auto& t : threads) t.join();
 }
@@ -503,12 +545,12 @@ void Server::Stop() {
       for (auto& [id, s] : impl->sessions) s.close_if_idle();
     }
     if (impl->connections == 0) {
-      impl->ioc.stop();
+      impl->StopAll();
       return;
     }
     impl->grace_timer = std::make_unique<asio::steady_timer>(
         impl->ioc, std::chrono::seconds(impl->opt.shutdown_grace_s));
-    impl->grace_timer->async_wait([impl](beast::error_code) { impl->ioc.stop(); });
+    impl->grace_timer->async_wait([impl](beast::error_code) { impl->StopAll(); });
   });
 }
 

@@ -11,6 +11,12 @@
 namespace vs::service {
 namespace json = boost::json;
 
+json::value JsonNumber(double x) {
+  if (std::isfinite(x) && x == std::trunc(x) && std::fabs(x) < 9007199254740992.0)
+    return static_cast<int64_t>(x);
+  return x;
+}
+
 std::string RawKey(const std::string& id) { return "raw/" + id + "/source"; }
 std::string ProcessedPrefix(const std::string& id) { return "processed/" + id + "/"; }
 
@@ -35,6 +41,7 @@ std::string VideoService::MediaUrl(const std::string& id, std::string_view file,
 
 json::object VideoService::ToJson(const Video& v, std::string_view request_base) const {
   json::object o;
+  o.reserve(22);
   o["id"] = v.id;
   o["_id"] = v.id;  // the original (MongoDB) spelling
   o["title"] = v.title;
@@ -43,13 +50,13 @@ json::object VideoService::ToJson(const Video& v, std::string_view request_base)
   o["fileType"] = v.file_type;
   o["fileSize"] = v.file_size;
   o["status"] = std::string(ToString(v.status));
-  o["progress"] = v.progress;
+  o["progress"] = JsonNumber(v.progress);
   o["errorMessage"] = v.error_message.empty() ? json::value(nullptr) : json::value(v.error_message);
   const bool ready = v.status == VideoStatus::kReady;
   o["manifestUrl"] = ready ? json::value(MediaUrl(v.id, "manifest.mpd", request_base)) : nullptr;
   o["hlsUrl"] = ready ? json::value(MediaUrl(v.id, "master.m3u8", request_base)) : nullptr;
   o["thumbnailUrl"] = ready ? json::value(MediaUrl(v.id, "thumbnail.jpg", request_base)) : nullptr;
-  o["duration"] = v.duration;
+  o["duration"] = JsonNumber(v.duration);
   o["width"] = v.width;
   o["height"] = v.height;
   o["resolution"] = v.width > 0 ? json::value(std::to_string(v.width) + "x" + std::to_string(v.height))
@@ -126,7 +133,7 @@ Result<std::optional<Video>> VideoService::MarkProcessing(const std::string& id,
 void VideoService::ReportProgress(const std::string& id, double percent, const std::string& stage) {
   percent = std::clamp(percent, 0.0, 100.0);
   (void)videos_.UpdateProgress(id, std::floor(percent * 10) / 10);
-  json::object payload{{"videoId", id}, {"progress", std::floor(percent * 10) / 10}, {"stage", stage}};
+  json::object payload{{"videoId", id}, {"progress", JsonNumber(std::floor(percent * 10) / 10)}, {"stage", stage}};
   bus_.Publish(Event{"processing-progress", id, json::serialize(payload)});
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "core/clock.h"
 #include "core/event_bus.h"
@@ -32,6 +33,10 @@ struct ReadyInfo {
   int height = 0;
   std::vector<RenditionInfo> renditions;
 };
+
+// A number for a JSON payload: whole values as integers ("progress":100
+// rather than 1E2, as clients and people reading payloads expect).
+boost::json::value JsonNumber(double x);
 
 std::string RawKey(const std::string& id);        // raw/<id>/source
 std::string ProcessedPrefix(const std::string& id);  // processed/<id>/

@@ -1,0 +1,173 @@
+// VideoService over the real SQLite adapter (in-memory) and the local store:
+// the JSON view of a video, media URLs, and the status life cycle with its
+// notifications and events.
+#include "service/video_service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event_bus.h"
+#include "db/sqlite_database.h"
+#include "store/object_store.h"
+
+namespace vs::service {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+TEST(JsonNumber, WholeValuesAreIntegers) {
+  EXPECT_EQ(json::serialize(JsonNumber(100.0)), "100");
+  EXPECT_EQ(json::serialize(JsonNumber(0.0)), "0");
+  EXPECT_EQ(json::serialize(JsonNumber(-3.0)), "-3");
+  EXPECT_TRUE(JsonNumber(6.0).is_int64());
+  EXPECT_TRUE(JsonNumber(12.5).is_double());
+  EXPECT_DOUBLE_EQ(JsonNumber(12.5).as_double(), 12.5);
+  // Beyond 2^53 a double no longer names one integer: left as a double.
+  EXPECT_TRUE(JsonNumber(1e300).is_double());
+}
+
+class VideoServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "vs_service_XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    auto db = db::SqliteDatabase::Open(":memory:", clock_);
+    ASSERT_TRUE(db.ok());
+    db_ = std::move(*db);
+    auto store = store::NewLocalStore(root_);
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    bus_.Subscribe([this](const Event& e) { events_.push_back(e); });
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  VideoService Make(UrlConfig urls = {}) {
+    return VideoService(db_->videos(), db_->notifications(), *store_, bus_, clock_, std::move(urls));
+  }
+
+  FakeClock clock_;
+  std::string root_;
+  std::unique_ptr<db::SqliteDatabase> db_;
+  std::unique_ptr<store::ObjectStore> store_;
+  EventBus bus_;
+  std::vector<Event> events_;
+};
+
+TEST_F(VideoServiceTest, MediaUrlPrefersCdnThenPublicThenRequest) {
+  EXPECT_EQ(Make().MediaUrl("abc", "manifest.mpd", "http://h:1/"), "http://h:1/media/abc/manifest.mpd");
+  EXPECT_EQ(Make().MediaUrl("abc", "manifest.mpd"), "/media/abc/manifest.mpd");
+  EXPECT_EQ(Make({"https://pub.example/", ""}).MediaUrl("abc", "x.m4s", "http://h:1"),
+            "https://pub.example/media/abc/x.m4s");
+  EXPECT_EQ(Make({"https://pub.example", "https://cdn.example//"}).MediaUrl("abc", "x.m4s", "http://h:1"),
+            "https://cdn.example/media/abc/x.m4s");
+}
+
+TEST_F(VideoServiceTest, JsonViewBeforeAndAfterReady) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("Title", "Desc", "clip.mp4", "video/mp4", 1234);
+  ASSERT_TRUE(v.ok());
+  json::object o = svc.ToJson(*v, "http://h");
+  EXPECT_EQ(o.at("id"), json::value(v->id));
+  EXPECT_EQ(o.at("_id"), json::value(v->id));
+  EXPECT_EQ(o.at("status"), "UPLOADING");
+  EXPECT_EQ(o.at("fileSize").to_number<int64_t>(), 1234);
+  EXPECT_TRUE(o.at("manifestUrl").is_null());
+  EXPECT_TRUE(o.at("hlsUrl").is_null());
+  EXPECT_TRUE(o.at("thumbnailUrl").is_null());
+  EXPECT_TRUE(o.at("resolution").is_null());
+  EXPECT_TRUE(o.at("errorMessage").is_null());
+  EXPECT_TRUE(o.at("renditions").as_array().empty());
+
+  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
+  ReadyInfo info;
+  info.duration = 20;
+  info.width = 1920;
+  info.height = 1080;
+  info.renditions.push_back({"0", "1080p", 1920, 1080, 4500000});
+  auto ready = svc.MarkReady(v->id, info);
+  ASSERT_TRUE(ready.ok() && ready->has_value());
+  o = svc.ToJson(**ready, "http://h");
+  EXPECT_EQ(o.at("status"), "READY");
+  EXPECT_EQ(json::serialize(o.at("progress")), "100");
+  EXPECT_EQ(json::serialize(o.at("duration")), "20");
+  EXPECT_EQ(o.at("resolution"), "1920x1080");
+  EXPECT_EQ(o.at("manifestUrl"), json::value("http://h/media/" + v->id + "/manifest.mpd"));
+  EXPECT_EQ(o.at("hlsUrl"), json::value("http://h/media/" + v->id + "/master.m3u8"));
+  EXPECT_EQ(o.at("thumbnailUrl"), json::value("http://h/media/" + v->id + "/thumbnail.jpg"));
+  const auto& reps = o.at("renditions").as_array();
+  ASSERT_EQ(reps.size(), 1u);
+  EXPECT_EQ(reps[0].at("name"), "1080p");
+  EXPECT_EQ(reps[0].at("bitrate").to_number<int64_t>(), 4500000);
+}
+
+TEST_F(VideoServiceTest, LifeCycleRecordsNotificationsAndPublishesEvents) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
+  svc.ReportProgress(v->id, 42.57, "encoding");
+  svc.ReportProgress(v->id, 250, "encoding");  // clamped
+  ASSERT_TRUE(svc.MarkError(v->id, "the file is not a video").ok());
+
+  std::vector<std::string> statuses;
+  std::vector<double> progress;
+  for (const Event& e : events_) {
+    json::object p = json::parse(e.payload).as_object();
+    EXPECT_EQ(e.video_id, v->id);
+    if (e.name == "video-status") statuses.push_back(std::string(p.at("status").as_string()));
+    if (e.name == "processing-progress") progress.push_back(p.at("progress").to_number<double>());
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"UPLOADING", "UPLOADED", "PROCESSING", "ERROR"}));
+  EXPECT_EQ(progress, (std::vector<double>{42.5, 100}));  // rounded down to 0.1, clamped
+
+  auto stored = db_->videos().Get(v->id);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->status, VideoStatus::kError);
+  EXPECT_EQ((*stored)->error_message, "the file is not a video");
+
+  auto notes = db_->notifications().List(10, "", v->id);
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->items.size(), 4u);
+  EXPECT_EQ(notes->items[0].status, VideoStatus::kError);  // newest first
+  EXPECT_EQ(notes->items[0].message, "the file is not a video");
+}
+
+TEST_F(VideoServiceTest, ReadyIsFinalAndDeleteRemovesEverything) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.MarkReady(v->id, ReadyInfo{}).ok());
+  // A late failure report (e.g. a duplicate webhook) must not undo READY.
+  auto late = svc.MarkError(v->id, "late");
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->has_value());
+
+  for (const std::string& key : {RawKey(v->id), ProcessedPrefix(v->id) + "manifest.mpd"}) {
+    fs::create_directories(fs::path(root_) / fs::path(key).parent_path());
+    std::ofstream(fs::path(root_) / key) << "x";
+  }
+  auto deleted = svc.Delete(v->id);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  EXPECT_FALSE(fs::exists(fs::path(root_) / RawKey(v->id)));
+  EXPECT_FALSE(fs::exists(fs::path(root_) / ProcessedPrefix(v->id) / "manifest.mpd"));
+  EXPECT_EQ(events_.back().payload.find("\"DELETED\"") != std::string::npos, true);
+  auto again = svc.Delete(v->id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+}
+
+}  // namespace
+}  // namespace vs::service

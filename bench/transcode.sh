@@ -13,6 +13,9 @@
 #           beside the clone)
 #   VS_MEDIA_DIR  media folder (default: ../shared/media beside the clone)
 #   QTHREADS      decoder threads for the quality pass (default: nproc)
+#   MATCH         1 (default): where ours spent more bits on a rung than the
+#                 reference, re-encode ours with that target lowered and
+#                 compare again; 0 skips that
 #
 # Prints per-run and median wall / CPU / peak-RSS figures with ratios, then
 # (once, from the last run's outputs) per-rung SSIM, PSNR and actual bitrate
@@ -25,12 +28,13 @@ ROOT="$(cd "$HERE/.." && pwd)"
 MEDIA="${VS_MEDIA_DIR:-$(dirname "$0")/../../shared/media}"
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
 INPUT="${1:-${INPUT:-$MEDIA/src-1080p30-20s.mp4}}"
 RUNS="${RUNS:-3}"
+MATCH="${MATCH:-1}"
 BIN="${BIN:-$ROOT/build/visionsync}"
 REF="${REF:-$ROOT/../shared/bench/reference-ladder.sh}"
 PRESET="${PRESET:-}"
@@ -120,7 +124,9 @@ echo "ours:      $BIN transcode IN OUT --progress json"
 echo "binary:    built $(date -u -r "$BIN" '+%Y-%m-%d %H:%M:%S UTC'), sha256 $BIN_SUM..."
 echo "reference: bash $REF IN OUT${PRESET:+ $PRESET}   (preset ${PRESET:-veryfast (default)})"
 echo "runs:      $RUNS alternating pairs (odd: ours first, even: reference first)"
-for v in VS_DECODE_THREADS VS_X264_THREADS VS_X264_PARAMS VS_SWS_FLAGS; do
+for v in VS_DECODE_THREADS VS_X264_THREADS VS_TOP_THREADS VS_X264_PARAMS VS_TOP_PARAMS VS_MID_PARAMS \
+  VS_SMALL_PARAMS VS_X264_PARAMS_1080 VS_X264_PARAMS_720 VS_X264_PARAMS_480 VS_X264_PARAMS_360 \
+  VS_SCALER VS_CASCADE VS_QUEUE_FRAMES; do
   [[ -n "${!v:-}" ]] && echo "WARNING:   $v=${!v} is set: our side does NOT run with its defaults"
 done
 echo
@@ -220,31 +226,79 @@ COMMON=$(awk '{print $1}' "$WORK/q/ours.rungs" | sort -n | while read -r s; do
 ONLY_OURS=$(awk 'NR==FNR{r[$1]=1; next} !($1 in r){printf "%sp ", $1}' "$WORK/q/ref.rungs" "$WORK/q/ours.rungs")
 ONLY_REF=$(awk 'NR==FNR{r[$1]=1; next} !($1 in r){printf "%sp ", $1}' "$WORK/q/ours.rungs" "$WORK/q/ref.rungs")
 [[ -n "$COMMON" ]] || die "the two ladders have no rung in common"
-printf '%-6s | %-9s %7s %6s %7s | %-9s %7s %6s %7s | %8s %7s %8s\n' \
-  rung "ours" SSIM PSNR kbps "reference" SSIM PSNR kbps dSSIM dPSNR dkbps%
+# kbps SIDE SHORT: that rung's real bitrate, (init + chunks) bytes * 8 / duration
+kbps() {
+  awk -v s="$2" '$1==s{printf "%.0f", $6*8/$5/1000}' "$WORK/q/$1.rungs"
+}
 WARN=()
-for short in $COMMON; do
-  row=()
-  for side in ours ref; do
-    read -r _ rep w h dur bytes frames < <(awk -v s="$short" '$1==s' "$WORK/q/$side.rungs")
-    (( frames == SRC_FRAMES )) ||
-      WARN+=("$side ${short}p has $frames frames, the source $SRC_FRAMES: SSIM/PSNR compare the first $(( frames < SRC_FRAMES ? frames : SRC_FRAMES ))")
-    read -r ssim psnr < <(quality "$side" "$short")
-    kbps=$(awk -v b="$bytes" -v d="$dur" 'BEGIN{printf "%.0f", b*8/d/1000}')
-    row+=("${w}x${h}" "$ssim" "$psnr" "$kbps")
+# table SIDE SHORT...: one row per rung, SIDE against the reference
+table() {
+  local mine=$1 short side ssim psnr w h dur bytes frames
+  shift
+  printf '%-6s | %-9s %7s %6s %7s | %-9s %7s %6s %7s | %8s %7s %8s\n' \
+    rung "$mine" SSIM PSNR kbps "reference" SSIM PSNR kbps dSSIM dPSNR dkbps%
+  for short in "$@"; do
+    local row=()
+    for side in "$mine" ref; do
+      read -r _ _ w h dur bytes frames < <(awk -v s="$short" '$1==s' "$WORK/q/$side.rungs")
+      (( frames == SRC_FRAMES )) ||
+        WARN+=("$side ${short}p has $frames frames, the source $SRC_FRAMES: SSIM/PSNR compare the first $(( frames < SRC_FRAMES ? frames : SRC_FRAMES ))")
+      read -r ssim psnr < <(quality "$side" "$short")
+      row+=("${w}x${h}" "$ssim" "$psnr" "$(kbps "$side" "$short")")
+    done
+    local dssim dpsnr dkbps
+    dssim=$(awk -v a="${row[1]}" -v b="${row[5]}" 'BEGIN{printf "%+.4f", a-b}')
+    dpsnr=$(awk -v a="${row[2]}" -v b="${row[6]}" 'BEGIN{printf "%+.2f", a-b}')
+    dkbps=$(awk -v a="${row[3]}" -v b="${row[7]}" 'BEGIN{ if (b+0==0) print "n/a"; else printf "%+.1f", (a-b)*100/b }')
+    printf '%-6s | %-9s %7.4f %6.2f %7s | %-9s %7.4f %6.2f %7s | %8s %7s %8s\n' "${short}p" \
+      "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}" "${row[5]}" "${row[6]}" "${row[7]}" \
+      "$dssim" "$dpsnr" "$dkbps"
   done
-  dssim=$(awk -v a="${row[1]}" -v b="${row[5]}" 'BEGIN{printf "%+.4f", a-b}')
-  dpsnr=$(awk -v a="${row[2]}" -v b="${row[6]}" 'BEGIN{printf "%+.2f", a-b}')
-  dkbps=$(awk -v a="${row[3]}" -v b="${row[7]}" 'BEGIN{ if (b+0==0) print "n/a"; else printf "%+.1f", (a-b)*100/b }')
-  printf '%-6s | %-9s %7.4f %6.2f %7s | %-9s %7.4f %6.2f %7s | %8s %7s %8s\n' "${short}p" \
-    "${row[0]}" "${row[1]}" "${row[2]}" "${row[3]}" "${row[4]}" "${row[5]}" "${row[6]}" "${row[7]}" \
-    "$dssim" "$dpsnr" "$dkbps"
-done
+}
+# shellcheck disable=SC2086
+table ours $COMMON
 echo "(d = ours - reference; dkbps% relative to the reference; SSIM 'All', PSNR 'average' in dB)"
 [[ -n "$ONLY_OURS" ]] && echo "only in ours (not compared):      $ONLY_OURS"
 [[ -n "$ONLY_REF" ]] && echo "only in reference (not compared): $ONLY_REF"
 [[ -n "$ONLY_OURS$ONLY_REF" ]] &&
   echo "NOTE: the two ladders differ, so the time/CPU/RSS figures above are not like for like"
+
+# ------------------------------------------------------- matched bitrate ---
+# x264's average-bitrate control lands a little off its target, differently
+# for the two programs. Where ours spent more bits than the reference on a
+# rung, encode ours once more with that rung's target lowered by the excess
+# (and half a percent more, as the rate control does not land exactly)
+# and compare again: the quality claim must hold with no more bits.
+if [[ "$MATCH" == 1 ]]; then
+  declare -A TARGET=([1080]=4500 [720]=2500 [480]=1200 [360]=600)
+  OVER=() LADDER=()
+  for short in $(awk '{print $1}' "$WORK/q/ours.rungs" | sort -rn); do
+    t=${TARGET[$short]:-}
+    [[ -n "$t" ]] || { LADDER=(); break; }   # not the default ladder: skip the check
+    if [[ " $(echo $COMMON) " == *" $short "* ]] && (( $(kbps ours "$short") > $(kbps ref "$short") )); then
+      t=$(awk -v t="$t" -v o="$(kbps ours "$short")" -v r="$(kbps ref "$short")" 'BEGIN{printf "%d", t*r/o*0.995}')
+      OVER+=("$short")
+    fi
+    LADDER+=("$short:$t")
+  done
+  echo
+  if (( ${#OVER[@]} == 0 )); then
+    echo "== Matched bitrate: ours spent no more bits than the reference on any rung; nothing to redo"
+  elif (( ${#LADDER[@]} == 0 )); then
+    echo "== Matched bitrate: skipped (our ladder is not the default one)"
+  else
+    echo "== Matched bitrate: ours again with --ladder $(IFS=,; echo "${LADDER[*]}")"
+    echo "   (the rungs where ours spent more bits above, targets lowered by the excess)"
+    "$BIN" transcode "$INPUT" "$WORK/matched" --ladder "$(IFS=,; echo "${LADDER[*]}")" \
+      >"$WORK/matched.log" 2>&1 || { tail -n 5 "$WORK/matched.log" >&2; die "matched re-run failed"; }
+    assemble matched
+    table matched "${OVER[@]}"
+    for short in "${OVER[@]}"; do
+      (( $(kbps matched "$short") <= $(kbps ref "$short") )) ||
+        WARN+=("matched ${short}p still spends more bits than the reference")
+    done
+  fi
+fi
 [[ "$(sha256sum "$BIN" | cut -c1-12)" == "$BIN_SUM" ]] ||
   WARN+=("$BIN changed during the benchmark (rebuilt?): the figures may mix two builds")
 for w in "${WARN[@]}"; do echo "WARNING: $w"; done

@@ -106,9 +106,19 @@ media::TranscodeTuning TuningFromEnv() {
   t.decode_threads = num("VS_DECODE_THREADS", t.decode_threads);
   t.rung_threads = num("VS_X264_THREADS", t.rung_threads);
   t.top_threads = num("VS_TOP_THREADS", t.top_threads);
-  t.top_trellis = num("VS_TOP_TRELLIS", t.top_trellis ? 1 : 0) != 0;
+  // Set but empty means "no extra options" for these.
+  auto opt_str = [](const char* name, const std::string& def) {
+    const char* v = std::getenv(name);
+    return v ? std::string(v) : def;
+  };
+  t.top_params = opt_str("VS_TOP_PARAMS", t.top_params);
+  t.mid_params = opt_str("VS_MID_PARAMS", t.mid_params);
+  t.small_params = opt_str("VS_SMALL_PARAMS", t.small_params);
   t.x264_params = str("VS_X264_PARAMS", t.x264_params);
-  t.small_preset = str("VS_SMALL_PRESET", t.small_preset);
+  for (const media::RungSpec& r : media::DefaultLadder()) {
+    const std::string v = str(("VS_X264_PARAMS_" + std::to_string(r.short_side)).c_str(), "");
+    if (!v.empty()) t.rung_params[r.short_side] = v;
+  }
   t.bicubic = str("VS_SCALER", "bilinear") == "bicubic";
   t.cascade = num("VS_CASCADE", t.cascade ? 1 : 0) != 0;
   t.queue_frames = num("VS_QUEUE_FRAMES", t.queue_frames);

@@ -115,14 +115,56 @@ class FailureState {
   std::vector<FrameQueue*> queues_;
 };
 
+// Picture buffers of one size, recycled. A rung whose pictures feed smaller
+// rungs cannot reuse its own buffer while they still hold it, and a fresh
+// multi-megabyte allocation per frame costs page faults and zeroing in the
+// kernel (about 2% of a transcode when measured).
+class FramePool {
+ public:
+  FramePool() = default;
+  FramePool(const FramePool&) = delete;
+  FramePool& operator=(const FramePool&) = delete;
+  ~FramePool() { av_buffer_pool_uninit(&pool_); }  // outstanding buffers keep it alive
+
+  // Points `f` (unreferenced) at a pooled w x h picture of format fmt.
+  bool Get(AVFrame* f, int w, int h, AVPixelFormat fmt) {
+    const int size = av_image_get_buffer_size(fmt, w, h, kAlign);
+    if (size <= 0) return false;
+    if (pool_ == nullptr || size != size_) {
+      av_buffer_pool_uninit(&pool_);
+      // Padding: SIMD scalers and encoders may read a little past the end.
+      pool_ = av_buffer_pool_init(static_cast<size_t>(size) + kPadding, nullptr);
+      size_ = size;
+      if (pool_ == nullptr) return false;
+    }
+    f->buf[0] = av_buffer_pool_get(pool_);
+    if (f->buf[0] == nullptr) return false;
+    f->width = w;
+    f->height = h;
+    f->format = fmt;
+    return av_image_fill_arrays(f->data, f->linesize, f->buf[0]->data, fmt, w, h, kAlign) >= 0;
+  }
+
+ private:
+  static constexpr int kAlign = 64;
+  static constexpr size_t kPadding = 256;
+  AVBufferPool* pool_ = nullptr;
+  int size_ = 0;
+};
+
 // Gives `f` a writable yuv buffer of the given size and format, reusing the
-// current one when nobody else references it (the encoder copies its input).
-Status EnsureWritable(AVFrame* f, int w, int h, AVPixelFormat fmt) {
+// current one when nobody else references it (the encoder copies its input),
+// else taking one from `pool` (or a fresh one without a pool).
+Status EnsureWritable(AVFrame* f, int w, int h, AVPixelFormat fmt, FramePool* pool) {
   if (f->buf[0] && f->width == w && f->height == h && f->format == fmt &&
       av_frame_is_writable(f)) {
     return {};
   }
   av_frame_unref(f);
+  if (pool != nullptr) {
+    if (!pool->Get(f, w, h, fmt)) return MakeError(errc::kOutOfMemory, "cannot allocate frame");
+    return {};
+  }
   f->width = w;
   f->height = h;
   f->format = fmt;
@@ -134,7 +176,8 @@ Status EnsureWritable(AVFrame* f, int w, int h, AVPixelFormat fmt) {
 // rotation of 0/90/180/270 degrees, scaling first because the scaled picture
 // is smaller. `tmp` holds the pre-rotation picture when one is needed.
 Status ScaleAndRotate(SwsContext** sws, const AVFrame* src, int out_w, int out_h, int rotation,
-                      AVPixelFormat fmt, int sws_flags, AVFrame* tmp, AVFrame* dst) {
+                      AVPixelFormat fmt, int sws_flags, AVFrame* tmp, AVFrame* dst,
+                      FramePool* pool = nullptr) {
   const bool swap = rotation == 90 || rotation == 270;
   const int sw = swap ? out_h : out_w;
   const int sh = swap ? out_w : out_h;
@@ -142,13 +185,13 @@ Status ScaleAndRotate(SwsContext** sws, const AVFrame* src, int out_w, int out_h
                               sw, sh, fmt, sws_flags, nullptr, nullptr, nullptr);
   if (!*sws) return MakeError(errc::kUndecodableVideo, "unsupported picture format in the video");
   AVFrame* target = rotation == 0 ? dst : tmp;
-  VS_TRY(EnsureWritable(target, sw, sh, fmt));
+  VS_TRY(EnsureWritable(target, sw, sh, fmt, rotation == 0 ? pool : nullptr));
   if (sws_scale(*sws, src->data, src->linesize, 0, src->height, target->data, target->linesize) <=
       0) {
     return MakeError(errc::kInternal, "scaling failed");
   }
   if (rotation != 0) {
-    VS_TRY(EnsureWritable(dst, out_w, out_h, fmt));
+    VS_TRY(EnsureWritable(dst, out_w, out_h, fmt, pool));
     for (int p = 0; p < 3; ++p) {
       const int div = p == 0 ? 1 : 2;
       RotatePlane(tmp->data[p], tmp->linesize[p], sw / div, sh / div, dst->data[p], dst->linesize[p],
@@ -220,18 +263,22 @@ class VideoRung {
     if (dec->color_trc != AVCOL_TRC_UNSPECIFIED) e->color_trc = dec->color_trc;
     if (dec->colorspace != AVCOL_SPC_UNSPECIFIED) e->colorspace = dec->colorspace;
     AVDictionary* o = nullptr;
-    // Small rungs (480p and below) may use their own preset: they carry a
-    // large quality margin from the cheaper scaling path (bench/README.md).
-    const bool small = std::min(rung_.width, rung_.height) <= 480 && !opt.tuning.small_preset.empty();
-    av_dict_set(&o, "preset", small ? opt.tuning.small_preset.c_str() : opt.x264_preset.c_str(), 0);
+    av_dict_set(&o, "preset", opt.x264_preset.c_str(), 0);
     av_dict_set(&o, "profile", "high", 0);
     av_dict_set(&o, "forced-idr", "1", 0);
+    const TranscodeTuning& t = opt.tuning;
+    const int short_side = std::min(rung_.width, rung_.height);
     std::string params = "scenecut=0:open-gop=0";
-    // The top rung carries most of the bits and the viewers' eyes: trellis
-    // quantisation there costs ~9% of that rung's CPU and gains ~0.5 dB
-    // (bench/README.md); on the smaller rungs it is not worth it.
-    if (top_ && opt.tuning.top_trellis) params += ":trellis=1";
-    if (!opt.tuning.x264_params.empty()) params += ":" + opt.tuning.x264_params;
+    // The per-rung choices were measured against the default preset; with
+    // another preset its own analysis settings stand.
+    const std::string* tuned = opt.x264_preset != "veryfast" ? nullptr
+                               : top_                        ? &t.top_params
+                               : short_side >= 600           ? &t.mid_params
+                                                             : &t.small_params;
+    for (const std::string* extra : {tuned, &t.x264_params})
+      if (extra != nullptr && !extra->empty()) params += ":" + *extra;
+    if (auto it = t.rung_params.find(short_side); it != t.rung_params.end() && !it->second.empty())
+      params += ":" + it->second;
     av_dict_set(&o, "x264-params", params.c_str(), 0);
     int ret = avcodec_open2(e, codec, &o);
     av_dict_free(&o);
@@ -285,7 +332,7 @@ class VideoRung {
         pic = in.get();  // already the right picture: encode it as is, no copy
       } else {
         VS_TRY(ScaleAndRotate(&sws_, in.get(), rung_.width, rung_.height, rotation_,
-                              AV_PIX_FMT_YUV420P, sws_flags_, tmp, scaled));
+                              AV_PIX_FMT_YUV420P, sws_flags_, tmp, scaled, &pool_));
         scaled->pts = in->pts;
         scaled->pict_type = in->pict_type;
       }
@@ -324,6 +371,7 @@ class VideoRung {
   FailureState* failure_;
   int rotation_ = 0;
   bool top_ = false;
+  FramePool pool_;  // scaled pictures (shared with children, so not reusable in place)
   int sws_flags_ = SWS_BICUBIC;
   CodecContextPtr enc_;
   std::unique_ptr<CmafWriter> writer_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,17 @@ struct TranscodeTuning {
   int decode_threads = 2;
   int rung_threads = 1;        // x264 threads of every rung but the top one
   int top_threads = 2;         // the top rung is about half of the work
-  bool top_trellis = true;     // trellis quantisation on the top rung
-  std::string x264_params;     // extra x264 options for every rung
-  std::string small_preset;    // preset for rungs of 480p and below; empty = x264_preset
+  // x264 options chosen per rung for speed at equal quality and bitrate
+  // (each choice and the ones dropped are measured in bench/README.md). The
+  // top rung is usually the source picture itself, sharp and carrying most
+  // of the bits: trellis there is the cheapest gain. The rungs below it are
+  // scaled, smoother pictures on which the quickest subpixel refinement
+  // (subme=1) loses little; trellis wins that back on the larger of them.
+  std::string top_params = "trellis=1";
+  std::string mid_params = "subme=1:trellis=1";  // other rungs of 600 lines or more
+  std::string small_params = "subme=1";          // rungs below 600 lines
+  std::string x264_params;  // extra x264 options for every rung, after the above
+  std::map<int, std::string> rung_params;  // extra options by rung short side, last
   bool bicubic = false;        // scaler; bilinear by default
   bool cascade = true;         // small rungs scale from a larger rung's picture
   int queue_frames = 16;       // frames buffered per rung

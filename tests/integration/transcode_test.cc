@@ -151,6 +151,36 @@ TEST(TranscodeTest, BitratesFollowTheLadder) {
   }
 }
 
+// x264 records its options in the stream (an SEI message in the first
+// segment). Each rung must carry the analysis settings chosen for it: trellis
+// on the top rung at the preset's subpixel refinement, the quick refinement
+// below it, trellis kept on the rungs of 600 lines or more.
+std::string X264Options(const std::string& out, const std::string& id) {
+  const std::string data = ReadFile(out + "/chunk-" + id + "-1.m4s");
+  const size_t at = data.find("options: ");
+  if (at == std::string::npos) return "";
+  return " " + data.substr(at + 9, data.find('\0', at) - at - 9) + " ";
+}
+
+TEST(TranscodeTest, EachRungCarriesItsOwnEncoderSettings) {
+  const std::string out = TranscodeOnce("src-1080p30-20s.mp4");
+  struct Want {
+    const char* id;
+    const char* subme;
+    const char* trellis;
+  };
+  for (const Want& w : {Want{"0", "subme=2", "trellis=1"}, Want{"1", "subme=1", "trellis=1"},
+                        Want{"2", "subme=1", "trellis=0"}, Want{"3", "subme=1", "trellis=0"}}) {
+    SCOPED_TRACE(std::string("representation ") + w.id);
+    const std::string opts = X264Options(out, w.id);
+    ASSERT_FALSE(opts.empty()) << "no x264 option string in the first segment";
+    EXPECT_NE(opts.find(std::string(" ") + w.subme + " "), std::string::npos) << opts;
+    EXPECT_NE(opts.find(std::string(" ") + w.trellis + " "), std::string::npos) << opts;
+    EXPECT_NE(opts.find(" scenecut=0 "), std::string::npos) << opts;
+    EXPECT_NE(opts.find(" me=hex "), std::string::npos) << opts;  // the preset's search on every rung
+  }
+}
+
 TEST(TranscodeTest, AudioIsAacStereo48kAndInSync) {
   const std::string out = TranscodeOnce("src-1080p30-20s.mp4");
   const std::string audio = Assemble(out, "4");

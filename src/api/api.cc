@@ -8,6 +8,7 @@
 #include "api/api_util.h"
 #include "core/hmac.h"
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "core/time_format.h"
 
 namespace vs::api {
@@ -368,8 +369,8 @@ struct Api::Handlers {
     auto r = svc.Confirm(v.id);
     if (!r.ok()) return FailInternal(r.error());
     if (!r->has_value()) return Fail(404, "not_found", "no video with id " + v.id);
-    return Ok(svc.ToJson((*r)->video, RequestBase(req, cfg)),
-              (*r)->enqueued ? "upload confirmed; processing queued" : "already confirmed");
+    return OkText(svc.JsonText((*r)->video, RequestBase(req, cfg)),
+                  (*r)->enqueued ? "upload confirmed; processing queued" : "already confirmed");
   }
 
   http::Response ListPage(const http::Request& req, db::ListQuery q) {
@@ -379,11 +380,20 @@ struct Api::Handlers {
     q.cursor = pp->second;
     auto page = svc.videos().List(q);
     if (!page.ok()) return FromError(page.error());
-    json::array items;
     const std::string base = RequestBase(req, cfg);
-    for (const auto& v : page->items) items.push_back(svc.ToJson(v, base));
-    json::object o{{"data", std::move(items)}, {"pagination", PaginationJson(q.limit, page->next_cursor)}};
-    auto r = http::Response::Json(200, json::serialize(o));
+    std::string body;
+    {
+      json_text::Object o(body);
+      std::string& items = o.Key("data");
+      items += '[';
+      for (size_t i = 0; i < page->items.size(); ++i) {
+        if (i > 0) items += ',';
+        svc.AppendJson(items, page->items[i], base);
+      }
+      items += ']';
+      o.Raw("pagination", json::serialize(PaginationJson(q.limit, page->next_cursor)));
+    }
+    auto r = http::Response::Json(200, std::move(body));
     r.headers.Set("Cache-Control", "no-store");
     return r;
   }
@@ -425,18 +435,25 @@ struct Api::Handlers {
   http::Response Get(http::Request& req) {
     auto loaded = Load(req);
     if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
-    return Ok(svc.ToJson(std::get<Video>(loaded), RequestBase(req, cfg)));
+    return OkText(svc.JsonText(std::get<Video>(loaded), RequestBase(req, cfg)));
   }
 
   http::Response Status(http::Request& req) {
     auto loaded = Load(req);
     if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
     const Video& v = std::get<Video>(loaded);
-    return Ok(json::object{{"videoId", v.id},
-                           {"status", std::string(ToString(v.status))},
-                           {"progress", service::JsonNumber(v.progress)},
-                           {"errorMessage", v.error_message.empty() ? json::value(nullptr) : json::value(v.error_message)},
-                           {"updatedAt", IsoTime(v.updated_at_ms)}});
+    std::string data;
+    {
+      json_text::Object o(data);
+      o.String("videoId", v.id).String("status", ToString(v.status)).Number("progress", v.progress);
+      if (v.error_message.empty()) {
+        o.Null("errorMessage");
+      } else {
+        o.String("errorMessage", v.error_message);
+      }
+      o.String("updatedAt", IsoTime(v.updated_at_ms));
+    }
+    return OkText(data);
   }
 
   http::Response Update(http::Request& req) {
@@ -456,7 +473,7 @@ struct Api::Handlers {
     auto v = svc.videos().UpdateMetadata(id, *title, *description);
     if (!v.ok()) return FailInternal(v.error());
     if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
-    return Ok(svc.ToJson(**v, RequestBase(req, cfg)), "video updated");
+    return OkText(svc.JsonText(**v, RequestBase(req, cfg)), "video updated");
   }
 
   http::Response Delete(http::Request& req) {

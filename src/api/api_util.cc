@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/json_text.h"
+
 #include "db/repository.h"
 
 namespace vs::api {
@@ -10,6 +12,19 @@ http::Response Ok(json::value data, const std::string& message, int status) {
   json::object o{{"data", std::move(data)}};
   if (!message.empty()) o["message"] = message;
   auto r = http::Response::Json(status, json::serialize(o));
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response OkText(std::string_view data_json, std::string_view message, int status) {
+  std::string body;
+  body.reserve(data_json.size() + message.size() + 32);
+  {
+    json_text::Object o(body);
+    o.Raw("data", data_json);
+    if (!message.empty()) o.String("message", message);
+  }
+  auto r = http::Response::Json(status, std::move(body));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }

@@ -3,19 +3,13 @@
 #include <cmath>
 #include <ctime>
 
-#include <boost/json.hpp>
 
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "core/time_format.h"
 
 namespace vs::service {
-namespace json = boost::json;
 
-json::value JsonNumber(double x) {
-  if (std::isfinite(x) && x == std::trunc(x) && std::fabs(x) < 9007199254740992.0)
-    return static_cast<int64_t>(x);
-  return x;
-}
 
 std::string RawKey(const std::string& id) { return "raw/" + id + "/source"; }
 std::string ProcessedPrefix(const std::string& id) { return "processed/" + id + "/"; }
@@ -39,40 +33,58 @@ std::string VideoService::MediaUrl(const std::string& id, std::string_view file,
   return base + "/media/" + id + "/" + std::string(file);
 }
 
-json::object VideoService::ToJson(const Video& v, std::string_view request_base) const {
-  json::object o;
-  o.reserve(22);
-  o["id"] = v.id;
-  o["_id"] = v.id;  // the original (MongoDB) spelling
-  o["title"] = v.title;
-  o["description"] = v.description;
-  o["fileName"] = v.file_name;
-  o["fileType"] = v.file_type;
-  o["fileSize"] = v.file_size;
-  o["status"] = std::string(ToString(v.status));
-  o["progress"] = JsonNumber(v.progress);
-  o["errorMessage"] = v.error_message.empty() ? json::value(nullptr) : json::value(v.error_message);
-  const bool ready = v.status == VideoStatus::kReady;
-  o["manifestUrl"] = ready ? json::value(MediaUrl(v.id, "manifest.mpd", request_base)) : nullptr;
-  o["hlsUrl"] = ready ? json::value(MediaUrl(v.id, "master.m3u8", request_base)) : nullptr;
-  o["thumbnailUrl"] = ready ? json::value(MediaUrl(v.id, "thumbnail.jpg", request_base)) : nullptr;
-  o["duration"] = JsonNumber(v.duration);
-  o["width"] = v.width;
-  o["height"] = v.height;
-  o["resolution"] = v.width > 0 ? json::value(std::to_string(v.width) + "x" + std::to_string(v.height))
-                                : nullptr;
-  json::array reps;
-  for (const auto& r : v.renditions) {
-    reps.push_back(json::object{{"id", r.id},
-                                {"name", r.name},
-                                {"width", r.width},
-                                {"height", r.height},
-                                {"bitrate", r.bitrate}});
+void VideoService::AppendJson(std::string& out, const Video& v, std::string_view request_base) const {
+  namespace jt = json_text;
+  jt::Object o(out);
+  o.String("id", v.id);
+  o.String("_id", v.id);  // the original (MongoDB) spelling
+  o.String("title", v.title);
+  o.String("description", v.description);
+  o.String("fileName", v.file_name);
+  o.String("fileType", v.file_type);
+  o.Int("fileSize", v.file_size);
+  o.String("status", ToString(v.status));
+  o.Number("progress", v.progress);
+  if (v.error_message.empty()) {
+    o.Null("errorMessage");
+  } else {
+    o.String("errorMessage", v.error_message);
   }
-  o["renditions"] = std::move(reps);
-  o["createdAt"] = IsoTime(v.created_at_ms);
-  o["updatedAt"] = IsoTime(v.updated_at_ms);
-  return o;
+  const bool ready = v.status == VideoStatus::kReady;
+  for (auto [key, file] : {std::pair{"manifestUrl", "manifest.mpd"}, std::pair{"hlsUrl", "master.m3u8"},
+                           std::pair{"thumbnailUrl", "thumbnail.jpg"}}) {
+    if (ready) {
+      o.String(key, MediaUrl(v.id, file, request_base));
+    } else {
+      o.Null(key);
+    }
+  }
+  o.Number("duration", v.duration);
+  o.Int("width", v.width);
+  o.Int("height", v.height);
+  if (v.width > 0) {
+    o.String("resolution", std::to_string(v.width) + "x" + std::to_string(v.height));
+  } else {
+    o.Null("resolution");
+  }
+  std::string& reps = o.Key("renditions");
+  reps += '[';
+  for (size_t i = 0; i < v.renditions.size(); ++i) {
+    const RenditionInfo& r = v.renditions[i];
+    if (i > 0) reps += ',';
+    jt::Object(reps).String("id", r.id).String("name", r.name).Int("width", r.width).Int("height", r.height).Int(
+        "bitrate", r.bitrate);
+  }
+  reps += ']';
+  o.String("createdAt", IsoTime(v.created_at_ms));
+  o.String("updatedAt", IsoTime(v.updated_at_ms));
+}
+
+std::string VideoService::JsonText(const Video& v, std::string_view request_base) const {
+  std::string out;
+  out.reserve(768);
+  AppendJson(out, v, request_base);
+  return out;
 }
 
 Result<Video> VideoService::CreateUpload(std::string title, std::string description,
@@ -97,11 +109,14 @@ Result<Video> VideoService::CreateUpload(std::string title, std::string descript
 void VideoService::Announce(const Video& v, const std::string& message) {
   // The history is best effort: a failed insert must not undo the status.
   (void)notifications_.Add(v.id, v.status, message);
-  json::object payload{{"videoId", v.id},
-                       {"status", std::string(ToString(v.status))},
-                       {"data", ToJson(v)}};
-  if (!message.empty()) payload["message"] = message;
-  bus_.Publish(Event{"video-status", v.id, json::serialize(payload)});
+  std::string payload;
+  {
+    json_text::Object o(payload);
+    o.String("videoId", v.id).String("status", ToString(v.status));
+    AppendJson(o.Key("data"), v, {});
+    if (!message.empty()) o.String("message", message);
+  }
+  bus_.Publish(Event{"video-status", v.id, std::move(payload)});
 }
 
 Result<std::optional<db::ConfirmResult>> VideoService::Confirm(const std::string& id) {
@@ -133,8 +148,10 @@ Result<std::optional<Video>> VideoService::MarkProcessing(const std::string& id,
 void VideoService::ReportProgress(const std::string& id, double percent, const std::string& stage) {
   percent = std::clamp(percent, 0.0, 100.0);
   (void)videos_.UpdateProgress(id, std::floor(percent * 10) / 10);
-  json::object payload{{"videoId", id}, {"progress", JsonNumber(std::floor(percent * 10) / 10)}, {"stage", stage}};
-  bus_.Publish(Event{"processing-progress", id, json::serialize(payload)});
+  std::string payload;
+  json_text::Object(payload).String("videoId", id).Number("progress", std::floor(percent * 10) / 10).String(
+      "stage", stage);
+  bus_.Publish(Event{"processing-progress", id, std::move(payload)});
 }
 
 Result<std::optional<Video>> VideoService::MarkReady(const std::string& id, const ReadyInfo& info) {
@@ -171,8 +188,9 @@ Result<bool> VideoService::Delete(const std::string& id) {
   // that claims to be READY.
   VS_TRY(store_.DeletePrefix("raw/" + id));
   VS_TRY(store_.DeletePrefix("processed/" + id));
-  bus_.Publish(Event{"video-status", id,
-                     json::serialize(json::object{{"videoId", id}, {"status", "DELETED"}, {"data", nullptr}})});
+  std::string payload;
+  json_text::Object(payload).String("videoId", id).String("status", "DELETED").Null("data");
+  bus_.Publish(Event{"video-status", id, std::move(payload)});
   return true;
 }
 

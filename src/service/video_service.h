@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "core/clock.h"
 #include "core/event_bus.h"
@@ -33,10 +31,6 @@ struct ReadyInfo {
   int height = 0;
   std::vector<RenditionInfo> renditions;
 };
-
-// A number for a JSON payload: whole values as integers ("progress":100
-// rather than 1E2, as clients and people reading payloads expect).
-boost::json::value JsonNumber(double x);
 
 std::string RawKey(const std::string& id);        // raw/<id>/source
 std::string ProcessedPrefix(const std::string& id);  // processed/<id>/
@@ -66,7 +60,10 @@ class VideoService {
   // request's Host), else relative.
   std::string MediaUrl(const std::string& id, std::string_view file,
                        std::string_view request_base = {}) const;
-  boost::json::object ToJson(const Video& v, std::string_view request_base = {}) const;
+  // The public JSON view of a video (the API's and the events' "data"),
+  // written straight as text: it is on the hottest read path.
+  std::string JsonText(const Video& v, std::string_view request_base = {}) const;
+  void AppendJson(std::string& out, const Video& v, std::string_view request_base = {}) const;
 
   // Called after a job was enqueued (wakes idle embedded workers).
   void SetJobListener(std::function<void()> fn) { on_job_ = std::move(fn); }

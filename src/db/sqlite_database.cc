@@ -284,9 +284,9 @@ class Connection {
   std::unordered_map<std::string, Slot> cache_;
 };
 
-// Extra connections for the hottest reads (one video by id), so that request
-// threads neither queue behind each other nor behind a writer on the shared
-// connection. In WAL mode a reader sees every transaction committed before
+// Extra connections for the API's reads (a video, lists, searches, counts,
+// notifications), so that request threads neither queue behind each other
+// nor behind a writer on the shared connection. In WAL mode a reader sees every transaction committed before
 // its statement starts, from this process or another, so nothing read here
 // is older than what the shared connection would have returned.
 class ReaderPool {
@@ -498,7 +498,8 @@ class SqliteVideoRepository final : public VideoRepository {
     const size_t first = text.find_first_not_of(" \t\r\n\f\v");
     text = first == std::string_view::npos ? std::string_view() : text.substr(first);
 
-    std::lock_guard lock(c_.mutex());
+    ReaderPool::Lease reader = readers_.Acquire(c_);
+    Connection& c = *reader;
     std::string match;
     if (!text.empty()) {
       if (text.size() > kMaxSearchBytes) {
@@ -506,7 +507,7 @@ class SqliteVideoRepository final : public VideoRepository {
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
         text = text.substr(0, cut);
       }
-      match = internal::BuildFtsQuery(c_.tokenizer().Tokenize(text, kMaxSearchTokens));
+      match = internal::BuildFtsQuery(c.tokenizer().Tokenize(text, kMaxSearchTokens));
       // Nothing searchable (only punctuation): nothing can match.
       if (match.empty()) return Page<Video>{};
     }
@@ -517,7 +518,7 @@ class SqliteVideoRepository final : public VideoRepository {
     if (q.status) sql += " AND status = ?";
     if (after) sql += " AND (created_at_ms, id) < (?, ?)";
     sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
-    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+    VS_ASSIGN_OR_RETURN(Stmt s, c.Prepare(sql));
     if (!match.empty()) s.Text(match);
     if (q.status) s.Text(ToString(*q.status));
     if (after) s.Int(after->created_at_ms).Text(after->id);
@@ -539,10 +540,10 @@ class SqliteVideoRepository final : public VideoRepository {
   }
 
   Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() override {
-    std::lock_guard lock(c_.mutex());
+    ReaderPool::Lease reader = readers_.Acquire(c_);
     std::vector<std::pair<VideoStatus, int64_t>> out;
     for (VideoStatus st : kAllVideoStatuses) out.emplace_back(st, 0);
-    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare("SELECT status, COUNT(*) FROM videos GROUP BY status"));
+    VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT status, COUNT(*) FROM videos GROUP BY status"));
     while (true) {
       VS_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -689,7 +690,7 @@ class SqliteVideoRepository final : public VideoRepository {
 
 class SqliteNotificationRepository final : public NotificationRepository {
  public:
-  explicit SqliteNotificationRepository(Connection& c) : c_(c) {}
+  SqliteNotificationRepository(Connection& c, ReaderPool& readers) : c_(c), readers_(readers) {}
 
   Result<Notification> Add(const std::string& video_id, VideoStatus status,
                            const std::string& message) override {
@@ -720,8 +721,8 @@ class SqliteNotificationRepository final : public NotificationRepository {
     if (before) sql += " AND id < ?";
     sql += " ORDER BY id DESC LIMIT ?";
 
-    std::lock_guard lock(c_.mutex());
-    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(sql));
+    ReaderPool::Lease reader = readers_.Acquire(c_);
+    VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
     if (!video_id.empty()) s.Text(video_id);
     if (before) s.Int(*before);
     s.Int(limit + 1);
@@ -741,6 +742,7 @@ class SqliteNotificationRepository final : public NotificationRepository {
 
  private:
   Connection& c_;
+  ReaderPool& readers_;
 };
 
 class SqliteJobQueue final : public JobQueue {
@@ -872,7 +874,7 @@ class SqliteJobQueue final : public JobQueue {
 class SqliteDatabaseImpl final : public SqliteDatabase {
  public:
   SqliteDatabaseImpl(sqlite3* db, const Clock& clock)
-      : clock_(clock), conn_(db, clock), videos_(conn_, readers_), notifications_(conn_), jobs_(conn_) {}
+      : clock_(clock), conn_(db, clock), videos_(conn_, readers_), notifications_(conn_, readers_), jobs_(conn_) {}
 
   Status Init(int busy_timeout_ms) {
     sqlite3* db = conn_.db();
@@ -929,6 +931,9 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
       sqlite3_extended_result_codes(db, 1);
       sqlite3_busy_timeout(db, std::max(busy_timeout_ms, 0));
       VS_TRY(c->Exec("PRAGMA query_only = 1"));  // a bug here cannot write
+      VS_ASSIGN_OR_RETURN(std::unique_ptr<internal::FtsTokenizer> tokenizer,
+                          internal::FtsTokenizer::Create(db));
+      c->set_tokenizer(std::move(tokenizer));
       readers_.Add(std::move(c));
     }
     return {};

@@ -2,10 +2,11 @@
 // versioned migrations) holding videos, notifications and the job queue.
 //
 // Thread-safe: one read-write connection per SqliteDatabase guarded by a
-// mutex, so the repositories may be used from any thread; reading one video
-// by id uses a small pool of extra read-only connections instead. Several
-// processes may open the same file (the server and `visionsync worker`);
-// writers wait up to busy_timeout_ms for each other.
+// mutex, so the repositories may be used from any thread; the plain reads
+// (a video, lists, searches, counts, notifications) use a small pool of
+// extra read-only connections instead. Several processes may open the same
+// file (the server and `visionsync worker`); writers wait up to
+// busy_timeout_ms for each other.
 #pragma once
 
 #include <memory>

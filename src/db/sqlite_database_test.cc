@@ -1054,6 +1054,24 @@ TEST_F(SqliteDatabaseTest, ReadsSeeEveryCommittedWriteAtOnce) {
   }
   done = true;
   for (auto& t : readers) t.join();
+  // Lists, searches, counts and notifications read on the pool too.
+  Create(MakeVideo(Id(2), "fresh words", kT0 + 10));
+  ASSERT_TRUE(other->notifications().Add(Id(2), VideoStatus::kUploading, "hello").ok());
+  ListQuery q;
+  q.search = "fresh";
+  auto found = other->videos().List(q);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->items.size(), 1u);
+  EXPECT_EQ(found->items[0].id, Id(2));
+  auto counts = other->videos().CountByStatus();
+  ASSERT_TRUE(counts.ok());
+  int64_t total = 0;
+  for (const auto& [status, n] : *counts) total += n;
+  EXPECT_EQ(total, 2);
+  auto notes = db_->notifications().List(10, "", Id(2));
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->items.size(), 1u);
+  EXPECT_EQ(notes->items[0].message, "hello");
   ASSERT_TRUE(other->videos().Delete(Id(1)).ok());
   auto gone = videos().Get(Id(1));
   ASSERT_TRUE(gone.ok());

@@ -148,6 +148,10 @@ int RunServe(bool with_workers) {
   realtime::RealtimeOptions ro;
   ro.cors_origin = cfg.frontend_url;
   ro.trust_proxy = cfg.trust_proxy;
+  ro.video_exists = [&core](const std::string& id) -> Result<bool> {
+    VS_ASSIGN_OR_RETURN(std::optional<Video> v, core.svc->videos().Get(id));
+    return v.has_value();
+  };
   // Declared before the server: it must outlive the connections it owns.
   realtime::RealtimeServer rt(ro, core.bus, SystemClock::Instance());
   api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());

@@ -204,7 +204,7 @@ struct Server::Impl {
         }
         break;
       }
-      if (upgrade && beast::websocket::is_upgrade(hp.get())) {
+      if (upgrade && (beast::websocket::is_upgrade(hp.get()) || upgrade->MayTake(hp.get().target()))) {
         bool bad = false;
         Request req = ToRequest(hp.get(), remote, &bad);
         if (!bad && upgrade->Accepts(req)) {

@@ -17,6 +17,7 @@
 #include "http/upgrade.h"
 #include "realtime/engine.h"
 #include "realtime/polling.h"
+#include "realtime/sse.h"
 #include "realtime/websocket.h"
 
 namespace vs::realtime {
@@ -24,6 +25,25 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr auto kSweepEvery = std::chrono::milliseconds(200);
+
+// The server has one upgrade seam: WebSockets for /socket.io/, event
+// streams for /api/videos/:id/events.
+class BothHandlers final : public http::UpgradeHandler {
+ public:
+  BothHandlers(http::UpgradeHandler& ws, SseHandler& sse) : ws_(ws), sse_(sse) {}
+  bool MayTake(std::string_view target) const override { return sse_.MayTake(target); }
+  bool Accepts(const http::Request& req) const override { return ws_.Accepts(req) || sse_.Accepts(req); }
+  asio::awaitable<void> Upgrade(boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer,
+                                boost::beast::http::request<boost::beast::http::empty_body> req,
+                                http::Request parsed) override {
+    http::UpgradeHandler& h = ws_.Accepts(parsed) ? ws_ : static_cast<http::UpgradeHandler&>(sse_);
+    return h.Upgrade(std::move(stream), std::move(buffer), std::move(req), std::move(parsed));
+  }
+
+ private:
+  http::UpgradeHandler& ws_;
+  SseHandler& sse_;
+};
 
 }  // namespace
 
@@ -34,7 +54,12 @@ constexpr auto kSweepEvery = std::chrono::milliseconds(200);
 // writes of a large fan-out are then shared among the threads.
 struct RealtimeServer::Impl {
   Impl(RealtimeOptions options, EventBus& bus, const Clock& clock)
-      : bus(bus), clock(clock), engine(options, clock), ws(NewWebSocketHandler(engine)) {}
+      : bus(bus),
+        clock(clock),
+        engine(options, clock),
+        ws(NewWebSocketHandler(engine)),
+        sse(NewSseHandler(engine)),
+        both(*ws, *sse) {}
 
   void Tick() {
     engine.Sweep();
@@ -48,6 +73,8 @@ struct RealtimeServer::Impl {
   const Clock& clock;
   Engine engine;
   std::unique_ptr<http::UpgradeHandler> ws;
+  std::unique_ptr<SseHandler> sse;
+  BothHandlers both;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   asio::strand<asio::io_context::executor_type> events{io.get_executor()};
@@ -85,7 +112,7 @@ RealtimeServer::~RealtimeServer() { Shutdown(); }
 
 void RealtimeServer::Register(http::Router& router) { RegisterPolling(router, impl_->engine); }
 
-http::UpgradeHandler* RealtimeServer::upgrade_handler() { return impl_->ws.get(); }
+http::UpgradeHandler* RealtimeServer::upgrade_handler() { return &impl_->both; }
 
 int RealtimeServer::connection_count() const { return impl_->engine.connection_count(); }
 
@@ -93,6 +120,7 @@ void RealtimeServer::Shutdown() {
   if (impl_->shut_down.exchange(true)) return;
   impl_->bus.Unsubscribe(impl_->subscription);
   impl_->engine.Shutdown();
+  impl_->sse->Shutdown();
   asio::post(impl_->events, [impl = impl_.get()] {
     impl->timer.cancel();
     impl->work.reset();

@@ -13,11 +13,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "core/clock.h"
 #include "core/event_bus.h"
+#include "core/result.h"
 #include "http/http.h"
 
 namespace vs::realtime {
@@ -35,6 +37,10 @@ struct RealtimeOptions {
   size_t max_queued_bytes = 4 << 20;  // unsent data per socket before it is dropped
   std::string cors_origin;            // FRONTEND_URL; empty = echo any origin
   bool trust_proxy = false;           // client address from X-Forwarded-For
+  // Event streams (GET /api/videos/:id/events) answer 404 for a video this
+  // says does not exist; unset = no check. A database error counts as
+  // "exists" (the stream then simply waits for events).
+  std::function<Result<bool>(const std::string& video_id)> video_exists;
 };
 
 class Engine;
@@ -51,7 +57,8 @@ class RealtimeServer {
 
   // GET and POST /socket.io (the router strips the trailing slash).
   void Register(http::Router& router);
-  // For http::Server::SetUpgradeHandler: WebSocket connections to /socket.io/.
+  // For http::Server::SetUpgradeHandler: WebSocket connections to
+  // /socket.io/ and Server-Sent Events streams at /api/videos/:id/events.
   http::UpgradeHandler* upgrade_handler();
   // Open Engine.IO sessions (polling and WebSocket).
   int connection_count() const;

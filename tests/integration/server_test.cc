@@ -1,8 +1,13 @@
 // The real `visionsync serve` on a loopback port with a temporary DATA_DIR,
 // driven over HTTP: the whole upload -> READY -> stream -> delete flow, every
 // refusal rule, signed webhooks, rate limits and crash recovery.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -43,6 +48,65 @@ std::string PathOf(const std::string& url) {
   auto slash = url.find('/', p == std::string::npos ? 0 : p + 3);
   return slash == std::string::npos ? "/" : url.substr(slash);
 }
+
+// A raw loopback connection for a long-lived answer (an event stream), read
+// as it arrives.
+class RawConn {
+ public:
+  explicit RawConn(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConn() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool Send(const std::string& s) { return fd_ >= 0 && ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size()); }
+  // Reads until `needle` is in what arrived (true), or until the timeout or
+  // the end of the stream (false).
+  bool ReadUntil(const std::string& needle, int timeout_ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (data_.find(needle) == std::string::npos) {
+      if (!ReadSome(end)) return false;
+    }
+    return true;
+  }
+  // True when the server ends the stream within the timeout.
+  bool WaitClosed(int timeout_ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (ReadSome(end)) {
+    }
+    return closed_;
+  }
+  const std::string& data() const { return data_; }
+
+ private:
+  bool ReadSome(std::chrono::steady_clock::time_point end) {
+    if (fd_ < 0 || closed_) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) {
+      closed_ = true;
+      return false;
+    }
+    data_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string data_;
+};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -370,6 +434,52 @@ TEST_F(ServerTest, KillDuringProcessingLosesNothing) {
   int processing = 0;
   for (const auto& n : notes.at("data").as_array()) processing += Str(n, "status") == "PROCESSING";
   EXPECT_GE(processing, 2);  // the killed attempt and the one that finished
+}
+
+// GET /api/videos/:id/events: the Server-Sent Events twin of the Socket.IO
+// room, with the video's event number as the SSE id.
+TEST_F(ServerTest, EventStreamReplaysGoesLiveAndResumesFromLastEventId) {
+  Start({"WORKERS=0"});
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("sse.mp4", bytes.size());
+  const std::string id = Str(d, "videoId");
+  const std::string request = "GET /api/videos/" + id + "/events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n";
+
+  RawConn a(port_);
+  ASSERT_TRUE(a.Send(request + "\r\n"));
+  // The presign's UPLOADING event was published before we came: replayed.
+  ASSERT_TRUE(a.ReadUntil("\n\n", 5000)) << a.data();
+  EXPECT_EQ(a.data().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << a.data();
+  EXPECT_NE(a.data().find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(a.data().find("X-RateLimit-Limit: "), std::string::npos);
+  ASSERT_TRUE(a.ReadUntil("id: 1\nevent: video-status\ndata: {", 5000)) << a.data();
+  ASSERT_TRUE(a.ReadUntil("}\n\n", 5000)) << a.data();
+  EXPECT_NE(a.data().find("\"status\":\"UPLOADING\""), std::string::npos);
+
+  // Live: the upload's confirmation arrives on the open stream.
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  ASSERT_TRUE(a.ReadUntil("id: 2\nevent: video-status\n", 5000)) << a.data();
+  ASSERT_TRUE(a.ReadUntil("\"status\":\"UPLOADED\"", 5000)) << a.data();
+
+  // A reconnecting EventSource sends Last-Event-ID: only what came after.
+  RawConn b(port_);
+  ASSERT_TRUE(b.Send(request + "Last-Event-ID: 1\r\n\r\n"));
+  ASSERT_TRUE(b.ReadUntil("id: 2\n", 5000)) << b.data();
+  EXPECT_EQ(b.data().find("id: 1\n"), std::string::npos) << b.data();
+
+  // Unknown and malformed ids, other methods.
+  HttpResponse unknown = Req("GET", "/api/videos/0123456789abcdef01234567/events");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Str(Json(unknown).at("error"), "code"), "not_found");
+  EXPECT_EQ(Req("GET", "/api/videos/not-an-id/events").status, 400);
+  EXPECT_NE(Req("POST", "/api/videos/" + id + "/events").status, 200);
+
+  // Shutting down ends the open streams instead of waiting on them.
+  server_->Signal(SIGTERM);
+  EXPECT_TRUE(a.WaitClosed(10000));
+  EXPECT_TRUE(b.WaitClosed(10000));
+  EXPECT_EQ(server_->Wait(), 0);
 }
 
 TEST_F(ServerTest, GracefulStopHandsTheJobBack) {

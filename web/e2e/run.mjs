@@ -454,6 +454,39 @@ async function runTests(page, server, requests) {
     await shot(page, '13-library-after-delete');
   }, { needs: 'videoId' });
 
+  await test('a browser EventSource follows a video to READY (Server-Sent Events)', async () => {
+    await page.goto('/');
+    const id = await uploadThroughApi(server.base, 'EventSource clip');
+    const seen = await page.evaluate(
+      (videoId) =>
+        new Promise((resolve, reject) => {
+          const events = [];
+          const source = new EventSource(`/api/videos/${videoId}/events`);
+          const done = (fn) => {
+            source.close();
+            fn();
+          };
+          const timer = setTimeout(() => done(() => reject(new Error(`no READY; got ${JSON.stringify(events)}`))), 180_000);
+          const onEvent = (e) => {
+            const data = JSON.parse(e.data);
+            events.push({ type: e.type, id: Number(e.lastEventId), status: data.status, progress: data.progress });
+            if (e.type === 'video-status' && data.status === 'READY') {
+              clearTimeout(timer);
+              done(() => resolve(events));
+            }
+          };
+          source.addEventListener('video-status', onEvent);
+          source.addEventListener('processing-progress', onEvent);
+        }),
+      id,
+    );
+    const ids = seen.map((e) => e.id);
+    assert(ids.every((v, i) => i === 0 || v > ids[i - 1]), `event ids must increase: ${ids.join(',')}`);
+    assert(seen.some((e) => e.type === 'processing-progress'), 'no progress event arrived');
+    log(`  ${seen.length} events, ids ${ids[0]}..${ids[ids.length - 1]}, last ${seen[seen.length - 1].status}`);
+    await api(`/api/videos/${id}`, { method: 'DELETE' });
+  });
+
   await test('without Socket.IO the status still arrives (polling every 2 s)', async () => {
     const offline = await page.context().newPage();
     try {

@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "ratelimit/rate_limiter.h"
 #include "realtime/realtime.h"
+#include "service/event_relay.h"
 #include "service/video_service.h"
 #include "store/object_store.h"
 #include "worker/worker.h"
@@ -102,13 +103,18 @@ struct Core {
     return {};
   }
 
+  // This process among those sharing the database: host and pid.
+  static std::string ProcessId() {
+    char host[128] = "host";
+    gethostname(host, sizeof(host) - 1);
+    return std::string(host) + "-" + std::to_string(getpid());
+  }
+
   worker::WorkerOptions WorkerOpts() const {
     worker::WorkerOptions w;
     w.transcoder_binary = SelfPath();
     w.scratch_dir = cfg.data_dir + "/work";
-    char host[128] = "host";
-    gethostname(host, sizeof(host) - 1);
-    w.worker_id = std::string(host) + "-" + std::to_string(getpid());
+    w.worker_id = ProcessId();
     w.lease_ms = cfg.job_lease_s * 1000;
     w.heartbeat_ms = std::max<int64_t>(500, w.lease_ms / 4);
     w.max_memory_mb = cfg.transcode_max_memory_mb;
@@ -182,11 +188,15 @@ int RunServe(bool with_workers) {
     rt.Shutdown();  // answers held polls and closes WebSockets, so Stop need not wait for them
     server.Stop();
   });
+  // Status events of separate `visionsync worker` processes, for our clients.
+  service::EventRelay relay(core.db->events(), core.bus, Core::ProcessId());
+  relay.Start();
   if (pool) pool->Start(cfg.workers);
   LogEvent(spdlog::level::info, "listening on http://" + cfg.host + ":" + std::to_string(server.port()) +
                                     " (data in " + cfg.data_dir + ", " + std::to_string(pool ? cfg.workers : 0) +
                                     " workers" + (ac.web_dist.empty() ? ", no web UI" : ", web UI from " + ac.web_dist) + ")");
   server.Run();
+  relay.Stop();
   rt.Shutdown();
   if (pool) pool->Stop();  // running jobs go back to the queue
   LogEvent(spdlog::level::info, "stopped");
@@ -202,6 +212,9 @@ int RunWorker() {
     return 1;
   }
   const int n = std::max(1, core.cfg.workers);
+  // No live clients here: our status events go to the servers through the
+  // database (they relay them to their Socket.IO and SSE clients).
+  service::EventOutbox outbox(core.db->events(), core.bus, SystemClock::Instance(), Core::ProcessId());
   worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
   std::mutex mu;
   std::condition_variable cv;

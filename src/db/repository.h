@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/event_bus.h"
 #include "core/result.h"
 #include "core/video.h"
 
@@ -104,6 +105,27 @@ class JobQueue {
   // Hands a running job back (graceful shutdown) without using up an attempt.
   virtual Result<bool> Release(int64_t job_id, const std::string& worker_id) = 0;
   virtual Result<std::optional<Job>> LatestForVideo(const std::string& video_id) = 0;
+};
+
+// Events crossing processes: a process that publishes status events but
+// serves no live clients (`visionsync worker`) appends them here, and the
+// server processes read what is new and publish it to their own clients.
+// Rows are short-lived: the writers prune old ones.
+struct StoredEvent {
+  int64_t id = 0;      // increasing
+  std::string origin;  // the writing process
+  Event event;
+};
+
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  virtual Status Append(const std::string& origin, const Event& e) = 0;
+  // Oldest first, at most `limit`.
+  virtual Result<std::vector<StoredEvent>> After(int64_t after_id, int limit) = 0;
+  virtual Result<int64_t> LastId() = 0;  // 0 when empty
+  // Removes events created before `older_than_ms`; returns how many.
+  virtual Result<int> Prune(int64_t older_than_ms) = 0;
 };
 
 }  // namespace vs::db

@@ -107,8 +107,22 @@ CREATE UNIQUE INDEX jobs_one_live_per_video ON jobs (video_id)
   WHERE state IN ('queued', 'running');
 )sql";
 
+// v2: events published by one process for the others (a `visionsync worker`
+// process's status and progress events reach the server's live clients).
+constexpr std::string_view kMigrationV2 = R"sql(
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  origin TEXT NOT NULL,
+  video_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX events_by_age ON events (created_at_ms);
+)sql";
+
 const std::vector<std::string_view>& Migrations() {
-  static const std::vector<std::string_view> kMigrations = {kMigrationV1};
+  static const std::vector<std::string_view> kMigrations = {kMigrationV1, kMigrationV2};
   return kMigrations;
 }
 
@@ -871,10 +885,62 @@ class SqliteJobQueue final : public JobQueue {
   Connection& c_;
 };
 
+class SqliteEventLog final : public EventLog {
+ public:
+  SqliteEventLog(Connection& c, ReaderPool& readers) : c_(c), readers_(readers) {}
+
+  Status Append(const std::string& origin, const Event& e) override {
+    std::lock_guard lock(c_.mutex());
+    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare("INSERT INTO events (origin, video_id, name, payload, created_at_ms) "
+                                           "VALUES (?, ?, ?, ?, ?)"));
+    s.Text(origin).Text(e.video_id).Text(e.name).Text(e.payload).Int(c_.Now());
+    return s.Run();
+  }
+
+  Result<std::vector<StoredEvent>> After(int64_t after_id, int limit) override {
+    ReaderPool::Lease reader = readers_.Acquire(c_);
+    VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT id, origin, video_id, name, payload FROM events "
+                                                "WHERE id > ? ORDER BY id LIMIT ?"));
+    s.Int(after_id).Int(std::clamp(limit, 1, 10000));
+    std::vector<StoredEvent> out;
+    while (true) {
+      VS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      StoredEvent e;
+      e.id = s.ColInt(0);
+      e.origin = s.ColText(1);
+      e.event.video_id = s.ColText(2);
+      e.event.name = s.ColText(3);
+      e.event.payload = s.ColText(4);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  Result<int64_t> LastId() override {
+    ReaderPool::Lease reader = readers_.Acquire(c_);
+    VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare("SELECT COALESCE(MAX(id), 0) FROM events"));
+    VS_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.ColInt(0) : 0;
+  }
+
+  Result<int> Prune(int64_t older_than_ms) override {
+    std::lock_guard lock(c_.mutex());
+    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare("DELETE FROM events WHERE created_at_ms < ?"));
+    s.Int(older_than_ms);
+    VS_TRY(s.Run());
+    return s.changes();
+  }
+
+ private:
+  Connection& c_;
+  ReaderPool& readers_;
+};
+
 class SqliteDatabaseImpl final : public SqliteDatabase {
  public:
   SqliteDatabaseImpl(sqlite3* db, const Clock& clock)
-      : clock_(clock), conn_(db, clock), videos_(conn_, readers_), notifications_(conn_, readers_), jobs_(conn_) {}
+      : clock_(clock), conn_(db, clock), videos_(conn_, readers_), notifications_(conn_, readers_), jobs_(conn_), events_(conn_, readers_) {}
 
   Status Init(int busy_timeout_ms) {
     sqlite3* db = conn_.db();
@@ -899,6 +965,7 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
   VideoRepository& videos() override { return videos_; }
   NotificationRepository& notifications() override { return notifications_; }
   JobQueue& jobs() override { return jobs_; }
+  EventLog& events() override { return events_; }
   int schema_version() override {
     std::lock_guard lock(conn_.mutex());
     return schema_version_;
@@ -946,6 +1013,7 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
   SqliteVideoRepository videos_;
   SqliteNotificationRepository notifications_;
   SqliteJobQueue jobs_;
+  SqliteEventLog events_;
   int schema_version_ = 0;
 };
 

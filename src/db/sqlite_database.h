@@ -29,6 +29,7 @@ class SqliteDatabase {
   virtual VideoRepository& videos() = 0;
   virtual NotificationRepository& notifications() = 0;
   virtual JobQueue& jobs() = 0;
+  virtual EventLog& events() = 0;
   virtual int schema_version() = 0;
 };
 

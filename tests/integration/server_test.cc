@@ -498,14 +498,28 @@ TEST_F(ServerTest, GracefulStopHandsTheJobBack) {
   EXPECT_TRUE(handed_back);
 }
 
+// `visionsync worker` in a process of its own: it takes the job from the
+// shared database, and its status events reach the server's live clients
+// through the database's event log.
 TEST_F(ServerTest, SeparateWorkerProcess) {
   Start({"WORKERS=0"});
   std::unique_ptr<Process> worker = std::make_unique<Process>(
       std::vector<std::string>{Binary(), "worker"},
       std::vector<std::string>{"DATA_DIR=" + data_, "WEBHOOK_SECRET=" + std::string(kSecret)},
       data_ + ".worker.log");
-  const std::string id = Upload("src-720p25-6s-noaudio.mp4", "remote worker");
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("remote.mp4", bytes.size(), "video/mp4", "remote worker");
+  const std::string id = Str(d, "videoId");
+  // A live client of the server: the worker's events must reach it too.
+  RawConn live(port_);
+  ASSERT_TRUE(live.Send("GET /api/videos/" + id + "/events HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(live.ReadUntil("\"status\":\"UPLOADING\"", 5000)) << live.data();
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
   EXPECT_EQ(WaitForStatus(id, "READY", 120), "READY") << ReadFile(data_ + ".worker.log");
+  EXPECT_TRUE(live.ReadUntil("\"status\":\"READY\"", 5000)) << live.data();
+  EXPECT_NE(live.data().find("\"status\":\"PROCESSING\""), std::string::npos);
+  EXPECT_NE(live.data().find("event: processing-progress\n"), std::string::npos);
   worker->Signal(SIGTERM);
   EXPECT_EQ(worker->Wait(), 0);
 }

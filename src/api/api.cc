@@ -730,16 +730,18 @@ http::Middleware Api::MakeMiddleware() {
                                      ? "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, ETag"
                                      : resp.headers.Get("Access-Control-Expose-Headers")));
     if (access_log_ && (!log_enabled_ || log_enabled_())) {
-      json::object line{{"time", IsoTime(clock_.NowMs())},
-                        {"level", resp.status >= 500 ? "error" : "info"},
-                        {"msg", "request"},
-                        {"method", req.method},
-                        {"path", req.path},
-                        {"status", resp.status},
-                        {"durationMs", std::round(ms * 100) / 100},
-                        {"requestId", req.request_id},
-                        {"client", req.remote_addr}};
-      access_log_(json::serialize(line));
+      std::string line;
+      json_text::Object(line)
+          .String("time", IsoTime(clock_.NowMs()))
+          .String("level", resp.status >= 500 ? "error" : "info")
+          .String("msg", "request")
+          .String("method", req.method)
+          .String("path", req.path)
+          .Int("status", resp.status)
+          .Number("durationMs", std::round(ms * 100) / 100)
+          .String("requestId", req.request_id)
+          .String("client", req.remote_addr);
+      access_log_(line);
     }
   };
   return mw;

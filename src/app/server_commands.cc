@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/event_bus.h"
 #include "core/hmac.h"
+#include "core/json_text.h"
 #include "core/time_format.h"
 #include "db/sqlite_database.h"
 #include "http/http.h"
@@ -45,14 +46,13 @@ void SetupLogging(const std::string& level) {
 // Lifecycle lines ({"time","level","msg"}) go to stdout whatever LOG_LEVEL
 // says: operators and scripts wait for "listening on ...".
 void LogEvent(spdlog::level::level_enum lvl, const std::string& msg) {
-  std::string escaped;
-  for (char c : msg) {
-    if (c == '"' || c == '\\') escaped.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) escaped.push_back(c);
-  }
-  const std::string line = "{\"time\":\"" + IsoTime(SystemClock::Instance().NowMs()) + "\",\"level\":\"" +
-                           std::string(spdlog::level::to_string_view(lvl).data(), spdlog::level::to_string_view(lvl).size()) +
-                           "\",\"msg\":\"" + escaped + "\"}\n";
+  const auto level = spdlog::level::to_string_view(lvl);
+  std::string line;
+  json_text::Object(line)
+      .String("time", IsoTime(SystemClock::Instance().NowMs()))
+      .String("level", std::string_view(level.data(), level.size()))
+      .String("msg", msg);
+  line += '\n';
   fwrite(line.data(), 1, line.size(), stdout);
   fflush(stdout);
 }

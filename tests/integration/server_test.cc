@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "core/hmac.h"
@@ -496,6 +497,29 @@ TEST_F(ServerTest, GracefulStopHandsTheJobBack) {
   for (const auto& n : notes.at("data").as_array())
     handed_back |= Str(n, "status") == "UPLOADED" && Str(n, "message").find("shutting down") != std::string::npos;
   EXPECT_TRUE(handed_back);
+}
+
+TEST_F(ServerTest, AccessLogIsOneJsonLinePerRequest) {
+  Start({"WORKERS=0"});
+  HttpResponse r = Req("GET", "/api/videos?limit=1", "", {{"X-Request-Id", "trace-me-123"}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("X-Request-Id"), "trace-me-123");
+  std::string line;
+  for (int i = 0; i < 50 && line.empty(); ++i) {
+    std::istringstream log(ReadFile(data_ + ".log"));
+    for (std::string l; std::getline(log, l);)
+      if (l.find("trace-me-123") != std::string::npos) line = l;
+    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(line.empty()) << ReadFile(data_ + ".log");
+  json::value v = json::parse(line);
+  EXPECT_EQ(Str(v, "msg"), "request");
+  EXPECT_EQ(Str(v, "method"), "GET");
+  EXPECT_EQ(Str(v, "path"), "/api/videos");
+  EXPECT_EQ(v.at("status").to_number<int>(), 200);
+  EXPECT_GE(v.at("durationMs").to_number<double>(), 0.0);
+  EXPECT_EQ(line.find("E-"), std::string::npos) << "numbers should read as decimals: " << line;
+  EXPECT_EQ(Str(v, "client"), "127.0.0.1");
 }
 
 // `visionsync worker` in a process of its own: it takes the job from the

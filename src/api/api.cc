@@ -391,7 +391,7 @@ struct Api::Handlers {
         svc.AppendJson(items, page->items[i], base);
       }
       items += ']';
-      o.Raw("pagination", json::serialize(PaginationJson(q.limit, page->next_cursor)));
+      o.Raw("pagination", json_text::Serialize(PaginationJson(q.limit, page->next_cursor)));
     }
     auto r = http::Response::Json(200, std::move(body));
     r.headers.Set("Cache-Control", "no-store");
@@ -600,7 +600,7 @@ struct Api::Handlers {
 
   http::Response Health(http::Request&) {
     const int n = api.connections_ ? api.connections_() : 0;
-    auto r = http::Response::Json(200, json::serialize(json::object{{"status", "ok"}, {"connections", n}}));
+    auto r = http::Response::Json(200, json_text::Serialize(json::object{{"status", "ok"}, {"connections", n}}));
     r.headers.Set("Cache-Control", "no-store");
     return r;
   }
@@ -621,7 +621,7 @@ struct Api::Handlers {
                                    {"createdAt", IsoTime(n.created_at_ms)}});
     }
     json::object o{{"data", std::move(items)}, {"pagination", PaginationJson(pp->first, page->next_cursor)}};
-    auto r = http::Response::Json(200, json::serialize(o));
+    auto r = http::Response::Json(200, json_text::Serialize(o));
     r.headers.Set("Cache-Control", "no-store");
     return r;
   }

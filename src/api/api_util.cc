@@ -11,7 +11,7 @@ namespace vs::api {
 http::Response Ok(json::value data, const std::string& message, int status) {
   json::object o{{"data", std::move(data)}};
   if (!message.empty()) o["message"] = message;
-  auto r = http::Response::Json(status, json::serialize(o));
+  auto r = http::Response::Json(status, json_text::Serialize(o));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }
@@ -31,7 +31,7 @@ http::Response OkText(std::string_view data_json, std::string_view message, int 
 
 http::Response Fail(int status, const std::string& code, const std::string& message) {
   auto r = http::Response::Json(
-      status, json::serialize(json::object{{"error", json::object{{"code", code}, {"message", message}}}}));
+      status, json_text::Serialize(json::object{{"error", json::object{{"code", code}, {"message", message}}}}));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "app/sandbox.h"
+#include "core/json_text.h"
 #include "media/errors.h"
 
 namespace vs::app {
@@ -84,7 +85,7 @@ int ExitCodeFor(const Error& e) {
 namespace {
 
 void PrintLine(const json::value& v) {
-  std::string s = json::serialize(v);
+  std::string s = json_text::Serialize(v);
   s += '\n';
   fwrite(s.data(), 1, s.size(), stdout);
   fflush(stdout);

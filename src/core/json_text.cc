@@ -1,5 +1,6 @@
 #include "core/json_text.h"
 
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
 
@@ -47,6 +48,52 @@ void AppendInt(std::string& out, int64_t v) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, r.ptr);
+}
+
+void AppendValue(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null: out += "null"; break;
+    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case boost::json::kind::int64: AppendInt(out, v.get_int64()); break;
+    case boost::json::kind::uint64: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof(buf), v.get_uint64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case boost::json::kind::double_: AppendNumber(out, v.get_double()); break;
+    case boost::json::kind::string: AppendString(out, v.get_string()); break;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        AppendValue(out, e);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        AppendString(out, kv.key());
+        out += ':';
+        AppendValue(out, kv.value());
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+
+std::string Serialize(const boost::json::value& v) {
+  std::string out;
+  AppendValue(out, v);
+  return out;
 }
 
 }  // namespace vs::json_text

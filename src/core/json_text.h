@@ -7,6 +7,10 @@
 #include <string>
 #include <string_view>
 
+namespace boost::json {
+class value;
+}
+
 namespace vs::json_text {
 
 // "text" with the JSON escapes (quote, backslash, control characters).
@@ -15,6 +19,11 @@ void AppendString(std::string& out, std::string_view s);
 // null for NaN and infinities, which JSON cannot express.
 void AppendNumber(std::string& out, double v);
 void AppendInt(std::string& out, int64_t v);
+
+// A Boost.JSON value as text, numbers written as AppendNumber does (Boost's
+// own serializer prints 42.5 as 4.25E1). Object members keep their order.
+std::string Serialize(const boost::json::value& v);
+void AppendValue(std::string& out, const boost::json::value& v);
 
 // An object written member by member: {"a":1,"b":"x"}.
 class Object {

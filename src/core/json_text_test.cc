@@ -67,5 +67,17 @@ TEST(JsonText, ObjectsCommaSeparateMembers) {
   EXPECT_EQ(empty, "{}");
 }
 
+TEST(JsonText, SerializeWritesBoostValuesWithPlainNumbers) {
+  json::value v = json::parse(
+      R"({"a":42.5,"b":[1,-2,18446744073709551615,true,false,null],"c":{"d":"x\"y"},"e":100.0,"f":0.1})");
+  const std::string text = Serialize(v);
+  EXPECT_EQ(text, R"({"a":42.5,"b":[1,-2,18446744073709551615,true,false,null],"c":{"d":"x\"y"},"e":100,"f":0.1})");
+  json::value back = json::parse(text);
+  EXPECT_EQ(back.at("a").to_number<double>(), 42.5);
+  EXPECT_EQ(back.at("e").to_number<double>(), 100.0);  // an integer now: the same number
+  EXPECT_EQ(back.at("b"), v.at("b"));
+  EXPECT_EQ(back.at("c"), v.at("c"));
+}
+
 }  // namespace
 }  // namespace vs::json_text

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/ids.h"
+#include "core/json_text.h"
 
 namespace vs::realtime {
 namespace {
@@ -15,7 +16,7 @@ const Packet& PingPacket() {
 }
 
 Packet Ack(uint64_t id, const json::object& result) {
-  return MakePacket(EncodeSio(SioType::kAck, "/", id, json::serialize(json::array{result})));
+  return MakePacket(EncodeSio(SioType::kAck, "/", id, json_text::Serialize(json::array{result})));
 }
 
 Packet InvalidNamespace(std::string_view nsp) {
@@ -63,7 +64,7 @@ void WakeBatch::Wake(std::shared_ptr<WsLink> link) {
 }
 
 Packet ErrorEvent(std::string_view message) {
-  return MakePacket(EncodeEvent("error", json::serialize(json::object{{"message", message}})));
+  return MakePacket(EncodeEvent("error", json_text::Serialize(json::object{{"message", message}})));
 }
 
 bool ValidRoomId(std::string_view id) {
@@ -298,7 +299,7 @@ Engine::Verdict Engine::OnMessage(const std::shared_ptr<Session>& s, std::string
       s->socket_id_ = socket_id;
     }
     s->Deliver(MakePacket(EncodeSio(SioType::kConnect, "/", std::nullopt,
-                                    json::serialize(json::object{{"sid", socket_id}}))));
+                                    json_text::Serialize(json::object{{"sid", socket_id}}))));
     return Verdict::kOk;
   }
   switch (p.type) {

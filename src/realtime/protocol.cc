@@ -3,6 +3,8 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 namespace vs::realtime {
 namespace {
 
@@ -94,7 +96,7 @@ std::string OpenPacket(std::string_view sid, bool can_upgrade, int ping_interval
   o["pingInterval"] = ping_interval_ms;
   o["pingTimeout"] = ping_timeout_ms;
   o["maxPayload"] = max_payload;
-  return "0" + json::serialize(o);
+  return "0" + json_text::Serialize(o);
 }
 
 std::string EngineErrorBody(EngineError e) {
@@ -162,7 +164,7 @@ std::string EncodeSio(SioType type, std::string_view nsp, std::optional<uint64_t
 
 std::string EncodeEvent(std::string_view name, std::string_view arg_json) {
   std::string out = "42[";
-  out += json::serialize(json::string(name));
+  out += json_text::Serialize(json::string(name));
   if (!arg_json.empty()) {
     out.push_back(',');
     out += arg_json;

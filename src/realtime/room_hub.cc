@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "core/json_text.h"
+
 namespace vs::realtime {
 
 namespace json = boost::json;
@@ -115,7 +117,7 @@ Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& ev
   Log& log = LogFor(room);
   const uint64_t seq = ++log.last_seq;
   obj["seq"] = seq;
-  Packet packet = MakePacket(EncodeEvent(event, json::serialize(obj)));
+  Packet packet = MakePacket(EncodeEvent(event, json_text::Serialize(obj)));
   const size_t cap = static_cast<size_t>(std::max(0, options_.replay_size));
   if (cap > 0) {
     if (log.entries.size() < cap) {

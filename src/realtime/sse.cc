@@ -306,7 +306,7 @@ bool SseFrame(const std::string& packet, std::string* frame, uint64_t* seq) {
   frame->clear();
   *frame += "id: " + std::to_string(*seq) + "\nevent: ";
   *frame += std::string_view(v.as_array()[0].as_string());
-  *frame += "\ndata: " + json::serialize(payload) + "\n\n";
+  *frame += "\ndata: " + json_text::Serialize(payload) + "\n\n";
   return true;
 }
 

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState, type RefObject } from 'react'
 import type { Rendition } from '@/lib/video';
 import {
   chooseEngine,
-  createEngine,
+  loadEngine,
   detectSupport,
   labelFor,
   type EngineKind,
@@ -72,17 +72,16 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
       setLevels(engineRef.current.levels());
       setRendered(computeRendered());
     };
-    createEngine(chosen, video, src, {
-      onLevels: refresh,
-      onSwitch: refresh,
-      onError: (m) => !cancelled && setError(m),
-    })
-      .then((engine) => {
-        if (cancelled) {
-          engine.destroy();
-          return;
-        }
-        engineRef.current = engine;
+    loadEngine(chosen)
+      .then((factory) => {
+        // A superseded run must not attach at all: its engine, destroyed
+        // later, would detach the <video> from the engine that replaced it.
+        if (cancelled) return;
+        engineRef.current = factory(video, src, {
+          onLevels: refresh,
+          onSwitch: refresh,
+          onError: (m) => !cancelled && setError(m),
+        });
         setKind(chosen);
         refresh();
       })

@@ -86,19 +86,28 @@ export function sortLevels(levels: QualityLevel[]): QualityLevel[] {
   return [...levels].sort((a, b) => b.height * b.width - a.height * a.width || b.bitrate - a.bitrate);
 }
 
-export async function createEngine(kind: EngineKind, video: HTMLVideoElement, src: EngineSources, events: EngineEvents): Promise<PlayerEngine> {
+/** Builds an engine on a <video>; attaching happens inside, at once. */
+export type EngineFactory = (video: HTMLVideoElement, src: EngineSources, events: EngineEvents) => PlayerEngine;
+
+/**
+ * Loads an engine's code (a separate chunk) without touching any <video>.
+ * Callers check that they still want the engine before calling the factory:
+ * attaching is synchronous there, so two engines can never overlap on one
+ * element (one being destroyed after the next attached would detach it).
+ */
+export async function loadEngine(kind: EngineKind): Promise<EngineFactory> {
   switch (kind) {
     case 'dash': {
       const { createDashEngine } = await import('./dash-engine');
-      return createDashEngine(video, src.manifestUrl!, src.renditions, events);
+      return (video, src, events) => createDashEngine(video, src.manifestUrl!, src.renditions, events);
     }
     case 'hls': {
       const { createHlsEngine } = await import('./hls-engine');
-      return createHlsEngine(video, src.hlsUrl!, src.renditions, events);
+      return (video, src, events) => createHlsEngine(video, src.hlsUrl!, src.renditions, events);
     }
     case 'native': {
       const { createNativeEngine } = await import('./native-engine');
-      return createNativeEngine(video, src.hlsUrl!, events);
+      return (video, src, events) => createNativeEngine(video, src.hlsUrl!, events);
     }
   }
 }

@@ -1,0 +1,58 @@
+import { act, renderHook } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { EngineFactory, EngineKind, PlayerEngine } from '../lib/engine';
+import { usePlayerEngine } from './use-player-engine';
+
+// Engine code loads asynchronously; each call hands back a promise the test
+// resolves when it wants.
+const pending: Array<{ kind: EngineKind; resolve: (f: EngineFactory) => void }> = [];
+vi.mock('../lib/engine', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../lib/engine')>();
+  return {
+    ...real,
+    detectSupport: () => ({ mse: true, anyMse: true, nativeHls: false }),
+    loadEngine: (kind: EngineKind) => new Promise<EngineFactory>((resolve) => pending.push({ kind, resolve })),
+  };
+});
+
+function fakeEngine(): PlayerEngine {
+  return {
+    kind: 'dash',
+    levels: () => [],
+    renderedIndex: () => null,
+    autoEnabled: () => true,
+    setLevel: vi.fn(),
+    destroy: vi.fn(),
+  };
+}
+
+afterEach(() => {
+  pending.length = 0;
+});
+
+describe('usePlayerEngine', () => {
+  it('never attaches an engine whose run was superseded', async () => {
+    const video = document.createElement('video');
+    const ref = { current: video };
+    const a = { manifestUrl: '/media/a/manifest.mpd', hlsUrl: null, renditions: [] };
+    const b = { manifestUrl: '/media/b/manifest.mpd', hlsUrl: null, renditions: [] };
+    const { rerender, unmount } = renderHook(({ src }) => usePlayerEngine(ref, src), { initialProps: { src: a } });
+    rerender({ src: b }); // a new source before the first engine's code arrived
+    expect(pending).toHaveLength(2);
+
+    const engineA = fakeEngine();
+    const engineB = fakeEngine();
+    const factoryA = vi.fn(() => engineA);
+    const factoryB = vi.fn(() => engineB);
+    // The superseded load finishes last, as in the race seen in Chromium.
+    await act(async () => pending[1].resolve(factoryB));
+    await act(async () => pending[0].resolve(factoryA));
+
+    expect(factoryA).not.toHaveBeenCalled(); // it would have taken the <video> over
+    expect(factoryB).toHaveBeenCalledTimes(1);
+    expect(factoryB.mock.calls[0][1]).toBe(b);
+    expect(engineB.destroy).not.toHaveBeenCalled();
+    unmount();
+    expect(engineB.destroy).toHaveBeenCalledTimes(1);
+  });
+});

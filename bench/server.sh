@@ -6,7 +6,8 @@
 #   2. API reads: GET /api/videos/:id from us vs nginx serving the same JSON
 #      bytes as a static file;
 #   3. peak RSS of our server while a 2 GB upload streams through it.
-# Usage: bash bench/server.sh     env: DURATION (s, default 10), CONNECTIONS
+# Usage: bash bench/server.sh     env: DURATION (s per wrk run, default 5),
+#        ROUNDS (default 5; medians are printed), CONNECTIONS
 #        (default 32), BIN, VS_MEDIA_DIR. Installs wrk and nginx if missing.
 set -euo pipefail
 export LC_ALL=C
@@ -14,7 +15,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 BIN="${BIN:-$ROOT/build/visionsync}"
 MEDIA="${VS_MEDIA_DIR:-$ROOT/../shared/media}"
-DURATION="${DURATION:-10}"
+DURATION="${DURATION:-5}"
+ROUNDS="${ROUNDS:-5}"
 CONNECTIONS="${CONNECTIONS:-32}"
 
 need=()
@@ -90,13 +92,32 @@ for pair in "$API/media/$ID/$SEG|http://127.0.0.1:$NPORT/$SEG" "$API/api/videos/
 done
 
 rps() { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo
 echo "== $(date -u '+%F %T') UTC, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server HTTP_THREADS=2 vs nginx worker_processes 2"
-printf "%-34s %12s %12s %8s\n" "test" "visionsync" "nginx" "ratio"
-S1=$(rps "$API/media/$ID/$SEG"); N1=$(rps "http://127.0.0.1:$NPORT/$SEG")
-printf "%-34s %12s %12s %7.2fx\n" "segment GET ($((SEG_BYTES / 1024)) KiB) req/s" "$S1" "$N1" "$(echo "$S1 / $N1" | bc -l)"
-S2=$(rps "$API/api/videos/$ID"); N2=$(rps "http://127.0.0.1:$NPORT/video.json")
-printf "%-34s %12s %12s %7.2fx\n" "GET /api/videos/:id req/s" "$S2" "$N2" "$(echo "$S2 / $N2" | bc -l)"
+echo "   $ROUNDS rounds; each round runs both sides, the first side alternating, so load on the machine hits both"
+printf "%-5s %-34s %12s %12s %8s\n" "round" "test" "visionsync" "nginx" "ratio"
+declare -a S1 N1 S2 N2
+for (( r = 1; r <= ROUNDS; r++ )); do
+  if (( r % 2 )); then
+    s=$(rps "$API/media/$ID/$SEG"); n=$(rps "http://127.0.0.1:$NPORT/$SEG")
+  else
+    n=$(rps "http://127.0.0.1:$NPORT/$SEG"); s=$(rps "$API/media/$ID/$SEG")
+  fi
+  S1+=("$s"); N1+=("$n")
+  printf "%-5s %-34s %12s %12s %7.2fx\n" "$r" "segment GET ($((SEG_BYTES / 1024)) KiB) req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+  if (( r % 2 )); then
+    s=$(rps "$API/api/videos/$ID"); n=$(rps "http://127.0.0.1:$NPORT/video.json")
+  else
+    n=$(rps "http://127.0.0.1:$NPORT/video.json"); s=$(rps "$API/api/videos/$ID")
+  fi
+  S2+=("$s"); N2+=("$n")
+  printf "%-5s %-34s %12s %12s %7.2fx\n" "$r" "GET /api/videos/:id req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+done
+s=$(median "${S1[@]}"); n=$(median "${N1[@]}")
+printf "%-5s %-34s %12.2f %12.2f %7.2fx\n" "med" "segment GET req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+s=$(median "${S2[@]}"); n=$(median "${N2[@]}")
+printf "%-5s %-34s %12.2f %12.2f %7.2fx\n" "med" "GET /api/videos/:id req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
 
 # --- peak RSS during a 2 GB upload -------------------------------------------
 BIG="$WORK/big.mp4"

@@ -42,8 +42,8 @@ describe('usePlayerEngine', () => {
 
     const engineA = fakeEngine();
     const engineB = fakeEngine();
-    const factoryA = vi.fn(() => engineA);
-    const factoryB = vi.fn(() => engineB);
+    const factoryA = vi.fn<EngineFactory>(() => engineA);
+    const factoryB = vi.fn<EngineFactory>(() => engineB);
     // The superseded load finishes last, as in the race seen in Chromium.
     await act(async () => pending[1].resolve(factoryB));
     await act(async () => pending[0].resolve(factoryA));

@@ -114,7 +114,9 @@ void RealtimeServer::Register(http::Router& router) { RegisterPolling(router, im
 
 http::UpgradeHandler* RealtimeServer::upgrade_handler() { return &impl_->both; }
 
-int RealtimeServer::connection_count() const { return impl_->engine.connection_count(); }
+int RealtimeServer::connection_count() const {
+  return impl_->engine.connection_count() + impl_->sse->stream_count();
+}
 
 void RealtimeServer::Shutdown() {
   if (impl_->shut_down.exchange(true)) return;

@@ -60,7 +60,7 @@ class RealtimeServer {
   // For http::Server::SetUpgradeHandler: WebSocket connections to
   // /socket.io/ and Server-Sent Events streams at /api/videos/:id/events.
   http::UpgradeHandler* upgrade_handler();
-  // Open Engine.IO sessions (polling and WebSocket).
+  // Live clients: Engine.IO sessions (polling and WebSocket) and event streams.
   int connection_count() const;
   // Closes every session (held polls are answered, WebSockets get a close
   // frame), refuses new ones and stops the realtime threads. Idempotent; returns

@@ -468,6 +468,8 @@ TEST_F(ServerTest, EventStreamReplaysGoesLiveAndResumesFromLastEventId) {
   ASSERT_TRUE(b.Send(request + "Last-Event-ID: 1\r\n\r\n"));
   ASSERT_TRUE(b.ReadUntil("id: 2\n", 5000)) << b.data();
   EXPECT_EQ(b.data().find("id: 1\n"), std::string::npos) << b.data();
+  // Both streams count as live connections.
+  EXPECT_EQ(Json(Req("GET", "/api/webhook/health")).at("connections").to_number<int>(), 2);
 
   // Unknown and malformed ids, other methods.
   HttpResponse unknown = Req("GET", "/api/videos/0123456789abcdef01234567/events");

@@ -51,14 +51,22 @@ class Stream final : public Member, public std::enable_shared_from_this<Stream> 
 
   // Called by the hub with its lock held: only queues.
   void Deliver(const Packet& packet) override {
-    std::string frame;
-    uint64_t seq = 0;
-    if (!packet || !SseFrame(*packet, &frame, &seq)) return;
-    if (seq <= after_seq_) return;  // the client had it before it reconnected
-    Send(std::move(frame));
+    // The members of a room get the same packet one after the other, under
+    // the hub's lock: convert it once per thread, not once per stream.
+    thread_local Packet last;
+    thread_local std::string frame;
+    thread_local uint64_t seq = 0;
+    thread_local bool ok = false;
+    if (!packet) return;
+    if (packet != last) {
+      last = packet;
+      ok = SseFrame(*packet, &frame, &seq);
+    }
+    if (!ok || seq <= after_seq_) return;  // not an event, or the client had it before it reconnected
+    Send(frame);
   }
 
-  void Send(std::string text) {
+  void Send(std::string_view text) {
     std::lock_guard lock(mu_);
     if (closed_) return;
     if (pending_.size() + text.size() > kMaxPending) {

@@ -97,27 +97,27 @@ echo
 echo "== $(date -u '+%F %T') UTC, $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, server HTTP_THREADS=2 vs nginx worker_processes 2"
 echo "   $ROUNDS rounds; each round runs both sides, the first side alternating, so load on the machine hits both"
 printf "%-5s %-34s %12s %12s %8s\n" "round" "test" "visionsync" "nginx" "ratio"
-declare -a S1 N1 S2 N2
+# one KEY LABEL OURS NGINX ROUND: one wrk run on each side, the first side
+# alternating by round; prints the row and keeps the figures for med_row.
+declare -A SUMS
+one() {
+  local key=$1 label=$2 ours=$3 theirs=$4 r=$5 s n
+  if (( r % 2 )); then s=$(rps "$ours"); n=$(rps "$theirs"); else n=$(rps "$theirs"); s=$(rps "$ours"); fi
+  SUMS[$key.s]+="$s "; SUMS[$key.n]+="$n "
+  printf "%-5s %-34s %12s %12s %7.2fx\n" "$r" "$label" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+}
+med_row() {
+  local key=$1 label=$2 s n
+  # shellcheck disable=SC2086
+  s=$(median ${SUMS[$key.s]}); n=$(median ${SUMS[$key.n]})
+  printf "%-5s %-34s %12.2f %12.2f %7.2fx\n" "med" "$label" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+}
 for (( r = 1; r <= ROUNDS; r++ )); do
-  if (( r % 2 )); then
-    s=$(rps "$API/media/$ID/$SEG"); n=$(rps "http://127.0.0.1:$NPORT/$SEG")
-  else
-    n=$(rps "http://127.0.0.1:$NPORT/$SEG"); s=$(rps "$API/media/$ID/$SEG")
-  fi
-  S1+=("$s"); N1+=("$n")
-  printf "%-5s %-34s %12s %12s %7.2fx\n" "$r" "segment GET ($((SEG_BYTES / 1024)) KiB) req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
-  if (( r % 2 )); then
-    s=$(rps "$API/api/videos/$ID"); n=$(rps "http://127.0.0.1:$NPORT/video.json")
-  else
-    n=$(rps "http://127.0.0.1:$NPORT/video.json"); s=$(rps "$API/api/videos/$ID")
-  fi
-  S2+=("$s"); N2+=("$n")
-  printf "%-5s %-34s %12s %12s %7.2fx\n" "$r" "GET /api/videos/:id req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+  one seg "segment GET ($((SEG_BYTES / 1024)) KiB) req/s" "$API/media/$ID/$SEG" "http://127.0.0.1:$NPORT/$SEG" "$r"
+  one api "GET /api/videos/:id req/s" "$API/api/videos/$ID" "http://127.0.0.1:$NPORT/video.json" "$r"
 done
-s=$(median "${S1[@]}"); n=$(median "${N1[@]}")
-printf "%-5s %-34s %12.2f %12.2f %7.2fx\n" "med" "segment GET req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
-s=$(median "${S2[@]}"); n=$(median "${N2[@]}")
-printf "%-5s %-34s %12.2f %12.2f %7.2fx\n" "med" "GET /api/videos/:id req/s" "$s" "$n" "$(echo "$s / $n" | bc -l)"
+med_row seg "segment GET req/s"
+med_row api "GET /api/videos/:id req/s"
 
 # --- peak RSS during a 2 GB upload -------------------------------------------
 BIG="$WORK/big.mp4"

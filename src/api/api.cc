@@ -445,13 +445,11 @@ struct Api::Handlers {
     std::string data;
     {
       json_text::Object o(data);
-      o.String("videoId", v.id).String("status", ToString(v.status)).Number("progress", v.progress);
-      if (v.error_message.empty()) {
-        o.Null("errorMessage");
-      } else {
-        o.String("errorMessage", v.error_message);
-      }
-      o.String("updatedAt", IsoTime(v.updated_at_ms));
+      o.String("videoId", v.id)
+          .String("status", ToString(v.status))
+          .Number("progress", v.progress)
+          .StringOrNull("errorMessage", v.error_message)
+          .String("updatedAt", IsoTime(v.updated_at_ms));
     }
     return OkText(data);
   }

@@ -3,17 +3,12 @@
 #include <cstdlib>
 
 #include "core/json_text.h"
-
 #include "db/repository.h"
 
 namespace vs::api {
 
 http::Response Ok(json::value data, const std::string& message, int status) {
-  json::object o{{"data", std::move(data)}};
-  if (!message.empty()) o["message"] = message;
-  auto r = http::Response::Json(status, json_text::Serialize(o));
-  r.headers.Set("Cache-Control", "no-store");
-  return r;
+  return OkText(json_text::Serialize(data), message, status);
 }
 
 http::Response OkText(std::string_view data_json, std::string_view message, int status) {
@@ -30,8 +25,7 @@ http::Response OkText(std::string_view data_json, std::string_view message, int 
 }
 
 http::Response Fail(int status, const std::string& code, const std::string& message) {
-  auto r = http::Response::Json(
-      status, json_text::Serialize(json::object{{"error", json::object{{"code", code}, {"message", message}}}}));
+  auto r = http::Response::Json(status, http::ErrorJson(code, message));
   r.headers.Set("Cache-Control", "no-store");
   return r;
 }

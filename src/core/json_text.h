@@ -53,6 +53,10 @@ class Object {
     out_ += "null";
     return *this;
   }
+  // null for an empty string (the API's "no value").
+  Object& StringOrNull(std::string_view key, std::string_view v) {
+    return v.empty() ? Null(key) : String(key, v);
+  }
   // `json` must already be valid JSON text.
   Object& Raw(std::string_view key, std::string_view json) {
     Key(key);

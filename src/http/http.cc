@@ -1,7 +1,10 @@
 #include "http/http.h"
 
-#include <algorithm>
 #include <strings.h>
+
+#include <algorithm>
+
+#include "core/json_text.h"
 
 namespace vs::http {
 namespace {
@@ -218,6 +221,23 @@ std::string_view StatusReason(int status) {
     case 504: return "Gateway Timeout";
     default: return "Unknown";
   }
+}
+
+void AppendField(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  const size_t start = out.size();
+  out += value;
+  for (size_t i = start; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  out += "\r\n";
+}
+
+std::string ErrorJson(std::string_view code, std::string_view message) {
+  std::string body;
+  json_text::Object o(body);
+  json_text::Object(o.Key("error")).String("code", code).String("message", message);
+  return body;
 }
 
 }  // namespace vs::http

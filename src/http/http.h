@@ -170,4 +170,12 @@ class Server {
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
 std::string_view StatusReason(int status);
 
+// Appends "name: value\r\n" to a response head written by hand. Names are
+// program constants; a CR or LF in a value (which could only come from a
+// bug) becomes a space instead of splitting the response.
+void AppendField(std::string& out, std::string_view name, std::string_view value);
+
+// The error envelope every refusal uses: {"error":{"code":...,"message":...}}.
+std::string ErrorJson(std::string_view code, std::string_view message);
+
 }  // namespace vs::http

@@ -34,12 +34,6 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kUploadChunk = 256 * 1024;
 
-std::string ErrorJson(std::string_view code, std::string_view message) {
-  // Codes and messages here are fixed strings without quotes or backslashes.
-  return std::string("{\"error\":{\"code\":\"") + std::string(code) + "\",\"message\":\"" +
-         std::string(message) + "\"}}";
-}
-
 // Request ids need to be unique, not secret: a per-thread random prefix and
 // a counter, without a system call per request.
 std::string NextRequestId() {
@@ -62,19 +56,6 @@ const std::string& CachedHttpDate() {
     text = vs::HttpDate(ms);
   }
   return text;
-}
-
-// Appends "name: value\r\n". Names are program constants; a CR or LF in a
-// value (which could only come from a bug) becomes a space instead of
-// splitting the response.
-void AppendField(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ": ";
-  const size_t start = out.size();
-  out += value;
-  for (size_t i = start; i < out.size(); ++i)
-    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
-  out += "\r\n";
 }
 
 bool SaneRequestId(std::string_view id) {

@@ -171,8 +171,11 @@ class SseHandlerImpl final : public SseHandler {
       if (ec != std::errc() || p != last.data() + last.size()) after = 0;  // not ours: replay all
     }
     if (!Admit(address)) {
-      co_await Refuse(stream, parsed, shut_down_ ? 503 : 403, shut_down_ ? "shutting_down" : "forbidden",
-                      shut_down_ ? "the server is shutting down" : "too many streams from this address");
+      if (shut_down_) {
+        co_await Refuse(stream, parsed, 503, "shutting_down", "the server is shutting down");
+      } else {
+        co_await Refuse(stream, parsed, 403, "forbidden", "too many streams from this address");
+      }
       co_return;
     }
 
@@ -264,23 +267,23 @@ class SseHandlerImpl final : public SseHandler {
   // limit counters the middleware put on the request.
   void AppendCommonHeaders(std::string& head, const http::Request& parsed) const {
     const std::string& cors = engine_.options().cors_origin;
-    head += "Access-Control-Allow-Origin: " + (cors.empty() ? std::string("*") : cors) + "\r\n";
-    if (!cors.empty()) head += "Vary: Origin\r\n";
-    head += "X-Request-Id: " + parsed.request_id + "\r\n";
-    for (const auto& [k, v] : parsed.response_headers.items()) head += k + ": " + v + "\r\n";
+    http::AppendField(head, "Access-Control-Allow-Origin", cors.empty() ? std::string_view("*") : cors);
+    if (!cors.empty()) http::AppendField(head, "Vary", "Origin");
+    http::AppendField(head, "X-Request-Id", parsed.request_id);
+    for (const auto& [k, v] : parsed.response_headers.items()) http::AppendField(head, k, v);
   }
 
   static awaitable<void> Refuse(beast::tcp_stream& stream, const http::Request& parsed, int status,
                                 std::string_view code, std::string_view message) {
-    std::string body;
-    {
-      json_text::Object o(body);
-      json_text::Object(o.Key("error")).String("code", code).String("message", message);
-    }
-    std::string res = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::StatusReason(status)) +
-                      "\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
-                      "Connection: close\r\nX-Request-Id: " + parsed.request_id +
-                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string body = http::ErrorJson(code, message);
+    std::string res = "HTTP/1.1 " + std::to_string(status) + " " + std::string(http::StatusReason(status)) + "\r\n";
+    http::AppendField(res, "Content-Type", "application/json; charset=utf-8");
+    http::AppendField(res, "Cache-Control", "no-store");
+    http::AppendField(res, "Connection", "close");
+    http::AppendField(res, "X-Request-Id", parsed.request_id);
+    http::AppendField(res, "Content-Length", std::to_string(body.size()));
+    res += "\r\n";
+    res += body;
     stream.expires_after(std::chrono::seconds(10));
     co_await asio::async_write(stream, asio::buffer(res), kNoThrow);
     boost::system::error_code ec;

@@ -15,12 +15,7 @@ EventOutbox::EventOutbox(db::EventLog& log, EventBus& bus, const Clock& clock, s
     : log_(log), bus_(bus), clock_(clock), origin_(std::move(origin)), keep_ms_(keep_ms) {
   subscription_ = bus_.Subscribe([this](const Event& e) {
     (void)log_.Append(origin_, e);
-    bool prune = false;
-    {
-      std::lock_guard lock(mu_);
-      prune = ++appended_ % kPruneEvery == 1;  // the first append prunes too
-    }
-    if (prune) (void)log_.Prune(clock_.NowMs() - keep_ms_);
+    if (appended_++ % kPruneEvery == 0) (void)log_.Prune(clock_.NowMs() - keep_ms_);  // the first prunes too
   });
 }
 

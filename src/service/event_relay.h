@@ -9,6 +9,7 @@
 // default); events published inside the server still go out at once.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -39,8 +40,7 @@ class EventOutbox {
   const std::string origin_;
   const int64_t keep_ms_;
   int subscription_ = -1;
-  std::mutex mu_;
-  uint64_t appended_ = 0;
+  std::atomic<uint64_t> appended_{0};
 };
 
 // Publishes on `bus` the events other processes appended to the log since

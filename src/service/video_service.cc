@@ -45,28 +45,15 @@ void VideoService::AppendJson(std::string& out, const Video& v, std::string_view
   o.Int("fileSize", v.file_size);
   o.String("status", ToString(v.status));
   o.Number("progress", v.progress);
-  if (v.error_message.empty()) {
-    o.Null("errorMessage");
-  } else {
-    o.String("errorMessage", v.error_message);
-  }
+  o.StringOrNull("errorMessage", v.error_message);
   const bool ready = v.status == VideoStatus::kReady;
   for (auto [key, file] : {std::pair{"manifestUrl", "manifest.mpd"}, std::pair{"hlsUrl", "master.m3u8"},
-                           std::pair{"thumbnailUrl", "thumbnail.jpg"}}) {
-    if (ready) {
-      o.String(key, MediaUrl(v.id, file, request_base));
-    } else {
-      o.Null(key);
-    }
-  }
+                           std::pair{"thumbnailUrl", "thumbnail.jpg"}})
+    o.StringOrNull(key, ready ? MediaUrl(v.id, file, request_base) : std::string());
   o.Number("duration", v.duration);
   o.Int("width", v.width);
   o.Int("height", v.height);
-  if (v.width > 0) {
-    o.String("resolution", std::to_string(v.width) + "x" + std::to_string(v.height));
-  } else {
-    o.Null("resolution");
-  }
+  o.StringOrNull("resolution", v.width > 0 ? std::to_string(v.width) + "x" + std::to_string(v.height) : "");
   std::string& reps = o.Key("renditions");
   reps += '[';
   for (size_t i = 0; i < v.renditions.size(); ++i) {

@@ -6,7 +6,7 @@ BUILD_DIR := build
 SHARED ?= $(abspath ../shared)
 SAMPLE ?= $(SHARED)/media/src-720p30-10s.mp4
 
-.PHONY: all setup configure build native web run sample test test-native test-web bench clean
+.PHONY: all setup configure build native web run cluster sample test test-native test-web bench clean
 
 all: build
 
@@ -32,6 +32,11 @@ build: native web
 # (SQLite + local disk under ./data + one in-process worker).
 run: build
 	@exec $(BUILD_DIR)/visionsync serve
+
+# The scale-out topology on this machine: PostgreSQL, Redis, s3rver, two api
+# processes (ports 8080 and 8081) and two workers, none sharing a disk.
+cluster: build
+	@exec bash scripts/cluster
 
 # Transcodes a sample clip on its own and says where the output is.
 sample: native

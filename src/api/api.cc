@@ -245,6 +245,16 @@ class UploadSink final : public http::BodySink {
   std::string head_;
 };
 
+// An object-store read as an HTTP body.
+class StoreBodyStream final : public http::BodyStream {
+ public:
+  explicit StoreBodyStream(std::unique_ptr<store::ObjectReader> r) : reader_(std::move(r)) {}
+  Result<size_t> Read(char* buf, size_t cap) override { return reader_->Read(buf, cap); }
+
+ private:
+  std::unique_ptr<store::ObjectReader> reader_;
+};
+
 Api::Api(ApiConfig config, service::VideoService& videos, ratelimit::RateLimiter& limiter,
          const Clock& clock)
     : config_(std::move(config)), svc_(videos), limiter_(limiter), clock_(clock) {}
@@ -307,10 +317,16 @@ struct Api::Handlers {
     auto v = svc.CreateUpload(t, description->value_or(""), **name, mime, **size);
     if (!v.ok()) return FailInternal(v.error());
     const int64_t expires = api.clock_.NowMs() / 1000 + cfg.presign_ttl_s;
-    const std::string sig = api.SignUpload(v->id, mime, **size, expires);
-    const std::string url = RequestBase(req, cfg) + "/upload/" + v->id + "?type=" + UrlEncode(mime) +
-                            "&size=" + std::to_string(**size) + "&expires=" + std::to_string(expires) +
-                            "&sig=" + sig;
+    // Object storage that hands out its own URLs (S3) takes the bytes
+    // straight from the client; otherwise this server receives them.
+    std::string url;
+    if (auto direct = svc.store().PresignPut(service::RawKey(v->id), mime, cfg.presign_ttl_s)) {
+      url = std::move(*direct);
+    } else {
+      const std::string sig = api.SignUpload(v->id, mime, **size, expires);
+      url = RequestBase(req, cfg) + "/upload/" + v->id + "?type=" + UrlEncode(mime) +
+            "&size=" + std::to_string(**size) + "&expires=" + std::to_string(expires) + "&sig=" + sig;
+    }
     json::object data{{"presignedUrl", url},
                       {"videoId", v->id},
                       {"expiresAt", IsoTime(expires * 1000)},
@@ -507,7 +523,6 @@ struct Api::Handlers {
       return r;
     }
     auto path = svc.store().LocalPath(key);
-    if (!path) return Fail(501, "not_implemented", "media is served by the object store");
     const std::string ext = Extension(file);
     const bool manifest = ext == "mpd" || ext == "m3u8";
     http::Response r;
@@ -523,9 +538,7 @@ struct Api::Handlers {
       r.status = 304;
       return r;
     }
-    r.file_path = *path;
-    r.file_offset = 0;
-    r.file_length = st->size;
+    uint64_t offset = 0, length = st->size;
     const std::string_view range = req.headers.Get("Range");
     const std::string_view if_range = req.headers.Get("If-Range");
     if (!range.empty() && (if_range.empty() || if_range == st->etag)) {
@@ -538,12 +551,28 @@ struct Api::Handlers {
           return bad;
         }
         r.status = 206;
-        r.file_offset = first;
-        r.file_length = last - first + 1;
+        offset = first;
+        length = last - first + 1;
         r.headers.Set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) +
                                            "/" + std::to_string(st->size));
       }
     }
+    if (path) {  // local disk: sendfile
+      r.file_path = *path;
+      r.file_offset = offset;
+      r.file_length = length;
+      return r;
+    }
+    // Remote storage: streamed through in chunks (bounded memory), so a CDN
+    // in front of this server caches the bytes and relative URLs in the
+    // manifests keep pointing here.
+    auto reader = svc.store().OpenReader(key, offset, length);
+    if (!reader.ok()) {
+      if (reader.error().code == store::kNotFound) return Fail(404, "not_found", "no such media file");
+      return FailInternal(reader.error());
+    }
+    r.stream = std::make_shared<StoreBodyStream>(std::move(*reader));
+    r.stream_length = length;
     return r;
   }
 

@@ -4,6 +4,7 @@
 
 #include "core/json_text.h"
 #include "db/repository.h"
+#include "store/object_store.h"
 
 namespace vs::api {
 
@@ -31,7 +32,14 @@ http::Response Fail(int status, const std::string& code, const std::string& mess
 }
 
 http::Response FailInternal(const Error& e) {
-  if (e.code == "circuit_open") return Fail(503, "unavailable", e.message);
+  // A dependency that is down (or being given a rest by its breaker) is a
+  // passing condition: 503 tells clients and load balancers to come back.
+  if (e.code == "circuit_open" || e.code == db::kDbError || e.code == store::kStoreError) {
+    auto r = Fail(503, "unavailable",
+                  e.code == "circuit_open" ? e.message : "a storage dependency is unavailable; please retry");
+    r.headers.Set("Retry-After", "5");
+    return r;
+  }
   if (e.code == db::kBadCursor) return Fail(400, "invalid_cursor", "the cursor is not valid");
   return Fail(500, "internal", "internal error; please retry");
 }

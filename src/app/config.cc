@@ -37,6 +37,16 @@ constexpr Var kVars[] = {
     {"TRANSCODE_MAX_MEMORY_MB", "address-space limit of each transcoder process (default 4096)"},
     {"TRANSCODE_MAX_SECONDS", "wall-clock limit of each transcode (default 3600)"},
     {"WEB_DIST", "folder of the built web UI (default web/dist when present)"},
+    {"BREAKER_OPEN_SECONDS", "a dependency that failed 5 times in a row is probed again after this (default 60)"},
+    {"DATABASE_URL", "postgresql://user:pass@host:port/db: PostgreSQL (default: SQLite in DATA_DIR)"},
+    {"S3_BUCKET", "store uploads and outputs in this S3 bucket (default: local disk in DATA_DIR)"},
+    {"S3_ENDPOINT", "S3-compatible server, e.g. http://127.0.0.1:4569 (default: AWS's regional endpoint)"},
+    {"S3_PUBLIC_ENDPOINT", "the same server as browsers reach it, for presigned URLs (default S3_ENDPOINT)"},
+    {"S3_REGION", "signing region (default us-east-1)"},
+    {"S3_ACCESS_KEY_ID", "access key (default AWS_ACCESS_KEY_ID)"},
+    {"S3_SECRET_ACCESS_KEY", "secret key (default AWS_SECRET_ACCESS_KEY)"},
+    {"S3_FORCE_PATH_STYLE", "1: http://host/bucket/key addressing (default 1 when S3_ENDPOINT is set)"},
+    {"REDIS_URL", "redis://[:pass@]host:port/db: shared rate limits and live events (default: in-process)"},
 };
 
 std::string Get(const char* name) {
@@ -86,6 +96,30 @@ Result<Config> ConfigFromEnv() {
   VS_TRY(Int("TRANSCODE_MAX_MEMORY_MB", 256, 1 << 20, &c.transcode_max_memory_mb));
   VS_TRY(Int("TRANSCODE_MAX_SECONDS", 10, 7 * 86400, &c.transcode_max_seconds));
   c.web_dist = Get("WEB_DIST");
+  VS_TRY(Int("BREAKER_OPEN_SECONDS", 1, 3600, &c.breaker_open_s));
+  c.database_url = Get("DATABASE_URL");
+  if (!c.database_url.empty() && c.database_url.rfind("postgresql://", 0) != 0 &&
+      c.database_url.rfind("postgres://", 0) != 0)
+    return MakeError("invalid_config", "DATABASE_URL must start with postgresql:// (unset = SQLite in DATA_DIR)");
+  c.s3.bucket = Get("S3_BUCKET");
+  c.s3.endpoint = Get("S3_ENDPOINT");
+  c.s3.public_endpoint = Get("S3_PUBLIC_ENDPOINT");
+  if (!Get("S3_REGION").empty()) c.s3.region = Get("S3_REGION");
+  c.s3.access_key_id = Get("S3_ACCESS_KEY_ID").empty() ? Get("AWS_ACCESS_KEY_ID") : Get("S3_ACCESS_KEY_ID");
+  c.s3.secret_access_key =
+      Get("S3_SECRET_ACCESS_KEY").empty() ? Get("AWS_SECRET_ACCESS_KEY") : Get("S3_SECRET_ACCESS_KEY");
+  const std::string ps = Get("S3_FORCE_PATH_STYLE");
+  c.s3.force_path_style = ps.empty() ? !c.s3.endpoint.empty() : (ps == "1" || ps == "true" || ps == "yes");
+  if (!c.s3.bucket.empty() && (c.s3.access_key_id.empty() || c.s3.secret_access_key.empty()))
+    return MakeError("invalid_config",
+                     "S3_BUCKET is set but no credentials: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
+  for (const std::string* u : {&c.s3.endpoint, &c.s3.public_endpoint}) {
+    if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
+      return MakeError("invalid_config", "S3_ENDPOINT and S3_PUBLIC_ENDPOINT must start with http:// or https://");
+  }
+  c.redis_url = Get("REDIS_URL");
+  if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
+    return MakeError("invalid_config", "REDIS_URL must start with redis:// (unset = in-process)");
   for (const std::string* u : {&c.public_url, &c.cdn_base_url}) {
     if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
       return MakeError("invalid_config", "PUBLIC_URL and CDN_BASE_URL must start with http:// or https://");

@@ -9,6 +9,16 @@
 
 namespace vs::app {
 
+struct S3Config {
+  std::string bucket;
+  std::string endpoint;         // empty = AWS's regional endpoint
+  std::string public_endpoint;  // host in URLs handed to browsers; empty = endpoint
+  std::string region = "us-east-1";
+  std::string access_key_id;
+  std::string secret_access_key;
+  bool force_path_style = false;
+};
+
 struct Config {
   std::string host = "0.0.0.0";
   int port = 8080;
@@ -28,6 +38,12 @@ struct Config {
   int64_t transcode_max_memory_mb = 4096;
   int64_t transcode_max_seconds = 3600;
   std::string web_dist;  // default: web/dist beside the binary's source tree, if built
+  int64_t breaker_open_s = 60;  // a tripped circuit breaker probes again after this
+
+  // Scale-out adapters; each one empty = the embedded default.
+  std::string database_url;  // postgresql://... (else SQLite in data_dir)
+  S3Config s3;               // s3.bucket set = object storage on S3 (else local disk)
+  std::string redis_url;     // redis://... (else in-process limits and events)
 };
 
 // Reads every variable; an invalid value (e.g. PORT=abc) is an error naming it.

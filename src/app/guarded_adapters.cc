@@ -98,7 +98,20 @@ class GuardedStore final : public store::ObjectStore, Guard {
   Result<std::vector<std::string>> List(const std::string& p) override { return Run([&] { return in_.List(p); }); }
   Status Delete(const std::string& k) override { return Run([&] { return in_.Delete(k); }); }
   Status DeletePrefix(const std::string& p) override { return Run([&] { return in_.DeletePrefix(p); }); }
+  Result<std::unique_ptr<store::ObjectReader>> OpenReader(const std::string& k, uint64_t offset,
+                                                          std::optional<uint64_t> length) override {
+    return Run([&] { return in_.OpenReader(k, offset, length); });
+  }
   std::optional<std::string> LocalPath(const std::string& k) override { return in_.LocalPath(k); }
+  // Signing is local computation: nothing to guard.
+  std::optional<std::string> PresignPut(const std::string& k, const std::string& type, int64_t ttl) override {
+    return in_.PresignPut(k, type, ttl);
+  }
+  std::optional<std::string> PresignGet(const std::string& k, int64_t ttl) override {
+    return in_.PresignGet(k, ttl);
+  }
+  // Readiness asks the store itself, also while the breaker is open.
+  Status Check() override { return in_.Check(); }
 
  private:
   store::ObjectStore& in_;

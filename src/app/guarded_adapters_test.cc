@@ -26,19 +26,48 @@ class FlakyStore final : public store::ObjectStore {
   Status Delete(const std::string& k) override { return in_.Delete(k); }
   Status DeletePrefix(const std::string& p) override { return in_.DeletePrefix(p); }
   std::optional<std::string> LocalPath(const std::string& k) override { return in_.LocalPath(k); }
+  Result<std::unique_ptr<store::ObjectReader>> OpenReader(const std::string& k, uint64_t off,
+                                                          std::optional<uint64_t> len) override {
+    ++calls;
+    if (broken) return MakeError(store::kStoreError, "disk on fire");
+    return in_.OpenReader(k, off, len);
+  }
+  std::optional<std::string> PresignPut(const std::string& k, const std::string& type, int64_t ttl) override {
+    return "put:" + k + ":" + type + ":" + std::to_string(ttl);
+  }
+  std::optional<std::string> PresignGet(const std::string& k, int64_t ttl) override {
+    return "get:" + k + ":" + std::to_string(ttl);
+  }
+  Status Check() override { return broken ? MakeError(store::kStoreError, "disk on fire") : Status{}; }
 
  private:
   store::ObjectStore& in_;
 };
 
-TEST(GuardedAdaptersTest, StoreBreakerOpensFailsFastAndRecovers) {
-  char tmpl[] = "/tmp/vs-guard-XXXXXX";
-  const std::string root = mkdtemp(tmpl);
-  auto local = std::move(store::NewLocalStore(root).value());
-  FlakyStore flaky(*local);
+// A local store behind a fault switch, behind the breaker under test.
+class GuardedStoreTest : public ::testing::Test {
+ protected:
+  GuardedStoreTest()
+      : root(MakeRoot()),
+        local(std::move(store::NewLocalStore(root).value())),
+        flaky(*local),
+        breaker(std::make_shared<resilience::CircuitBreaker>("storage", resilience::BreakerOptions{}, clock)),
+        guarded(GuardStore(flaky, breaker)) {}
+  ~GuardedStoreTest() override { std::filesystem::remove_all(root); }
+  static std::string MakeRoot() {
+    char tmpl[] = "/tmp/vs-guard-XXXXXX";
+    return mkdtemp(tmpl);
+  }
+
+  const std::string root;
+  std::unique_ptr<store::ObjectStore> local;
+  FlakyStore flaky;
   FakeClock clock;
-  auto breaker = std::make_shared<resilience::CircuitBreaker>("storage", resilience::BreakerOptions{}, clock);
-  auto guarded = GuardStore(flaky, breaker);
+  std::shared_ptr<resilience::CircuitBreaker> breaker;
+  std::unique_ptr<store::ObjectStore> guarded;
+};
+
+TEST_F(GuardedStoreTest, BreakerOpensFailsFastAndRecovers) {
 
   // "Not found" is an answer, not a failure: it never opens the circuit.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(guarded->Stat("raw/x/source").error().code, store::kNotFound);
@@ -55,7 +84,28 @@ TEST(GuardedAdaptersTest, StoreBreakerOpensFailsFastAndRecovers) {
   clock.Advance(60001);
   EXPECT_EQ(guarded->Stat("raw/x/source").error().code, store::kNotFound);  // the trial
   EXPECT_EQ(breaker->state(), resilience::BreakerState::kClosed);
-  std::filesystem::remove_all(root);
+}
+
+TEST_F(GuardedStoreTest, ForwardsReadsSigningAndReadiness) {
+  EXPECT_EQ(guarded->PresignPut("raw/x/source", "video/mp4", 60), "put:raw/x/source:video/mp4:60");
+  EXPECT_EQ(guarded->PresignGet("processed/x/a.m4s", 30), "get:processed/x/a.m4s:30");
+  auto w = guarded->OpenWriter("raw/x/source");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write("abcdef", 6).ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  auto r = guarded->OpenReader("raw/x/source", 2, 3);
+  ASSERT_TRUE(r.ok());
+  char buf[8];
+  auto n = (*r)->Read(buf, sizeof(buf));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(buf, *n), "cde");
+  // Reads count toward the breaker; readiness asks the store even when it is open.
+  flaky.broken = true;
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(guarded->OpenReader("raw/x/source", 0, std::nullopt).ok());
+  EXPECT_EQ(breaker->state(), resilience::BreakerState::kOpen);
+  EXPECT_FALSE(guarded->Check().ok());
+  flaky.broken = false;
+  EXPECT_TRUE(guarded->Check().ok());
 }
 
 TEST(GuardedAdaptersTest, ClassifiesFailures) {

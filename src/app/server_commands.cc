@@ -18,13 +18,18 @@
 #include "core/hmac.h"
 #include "core/json_text.h"
 #include "core/time_format.h"
+#include "db/postgres_database.h"
 #include "db/sqlite_database.h"
 #include "http/http.h"
 #include "ratelimit/rate_limiter.h"
+#include "ratelimit/redis_rate_limiter.h"
+#include "redis/client.h"
+#include "redis/event_fanout.h"
 #include "realtime/realtime.h"
 #include "service/event_relay.h"
 #include "service/video_service.h"
 #include "store/object_store.h"
+#include "store/s3_store.h"
 #include "worker/worker.h"
 
 namespace vs::app {
@@ -74,12 +79,17 @@ std::thread WatchSignals(std::function<void()> on_signal) {
 // Everything both roles share: database, storage, events, the service.
 struct Core {
   Config cfg;
-  std::unique_ptr<db::SqliteDatabase> db;
+  std::unique_ptr<db::Database> db;
   std::unique_ptr<store::ObjectStore> store;
   // What the rest of the program uses: the adapters behind circuit breakers.
   GuardedDatabase guarded_db;
   std::unique_ptr<store::ObjectStore> guarded_store;
-  EventBus bus;
+  EventBus bus;  // what this process's services publish
+  std::unique_ptr<redis::RedisClient> redis;
+  // Rate limits sit on every request's path: their client waits less, so a
+  // hung Redis costs little before the breaker routes around it.
+  std::unique_ptr<redis::RedisClient> redis_limits;
+  redis::RedisOptions redis_options;
   std::unique_ptr<service::VideoService> svc;
   std::string secret;
 
@@ -90,16 +100,72 @@ struct Core {
     fs::create_directories(cfg.data_dir, ec);
     if (ec) return MakeError("invalid_config", "cannot create DATA_DIR " + cfg.data_dir + ": " + ec.message());
     VS_ASSIGN_OR_RETURN(secret, LoadOrCreateSecret(cfg.data_dir, cfg.webhook_secret));
-    VS_ASSIGN_OR_RETURN(db, db::SqliteDatabase::Open(cfg.data_dir + "/visionsync.db", SystemClock::Instance()));
-    VS_ASSIGN_OR_RETURN(store, store::NewLocalStore(cfg.data_dir + "/storage"));
     const Clock& clock = SystemClock::Instance();
+    VS_TRY(OpenDatabase(clock));
+    VS_TRY(OpenStore());
+    VS_TRY(OpenRedis());
+    const resilience::BreakerOptions bo = Breaker();
     guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(),
-                               std::make_shared<resilience::CircuitBreaker>("database", resilience::BreakerOptions{}, clock));
-    guarded_store = GuardStore(*store, std::make_shared<resilience::CircuitBreaker>(
-                                           "storage", resilience::BreakerOptions{}, clock));
+                               std::make_shared<resilience::CircuitBreaker>("database", bo, clock));
+    guarded_store = GuardStore(*store, std::make_shared<resilience::CircuitBreaker>("storage", bo, clock));
     svc = std::make_unique<service::VideoService>(*guarded_db.videos, *guarded_db.notifications, *guarded_store, bus,
-                                                  SystemClock::Instance(),
-                                                  service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
+                                                  clock, service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
+    return {};
+  }
+
+  // A dependency that is configured but cannot be reached at start is
+  // named in one line, and the process exits (the caller prints it).
+  Status OpenDatabase(const Clock& clock) {
+    if (cfg.database_url.empty()) {
+      VS_ASSIGN_OR_RETURN(db, db::SqliteDatabase::Open(cfg.data_dir + "/visionsync.db", clock));
+      return {};
+    }
+    auto pg = db::OpenPostgres(cfg.database_url, clock);
+    if (!pg.ok()) return MakeError("unavailable", "PostgreSQL (DATABASE_URL): " + pg.error().message);
+    db = std::move(*pg);
+    return {};
+  }
+
+  Status OpenRedis() {
+    if (cfg.redis_url.empty()) return {};
+    VS_ASSIGN_OR_RETURN(redis_options, redis::ParseRedisUrl(cfg.redis_url));
+    redis = std::make_unique<redis::RedisClient>(redis_options);
+    if (Status st = redis->Ping(); !st.ok())
+      return MakeError("unavailable", "Redis (REDIS_URL): " + st.error().message);
+    redis::RedisOptions quick = redis_options;
+    quick.connect_timeout_ms = 250;
+    quick.command_timeout_ms = 250;
+    redis_limits = std::make_unique<redis::RedisClient>(quick);
+    return {};
+  }
+
+  resilience::BreakerOptions Breaker() const {
+    resilience::BreakerOptions bo;
+    bo.open_ms = cfg.breaker_open_s * 1000;
+    return bo;
+  }
+
+  Status OpenStore() {
+    if (cfg.s3.bucket.empty()) {
+      VS_ASSIGN_OR_RETURN(store, store::NewLocalStore(cfg.data_dir + "/storage"));
+      return {};
+    }
+    store::S3Options o;
+    o.bucket = cfg.s3.bucket;
+    o.endpoint = cfg.s3.endpoint;
+    o.public_endpoint = cfg.s3.public_endpoint;
+    o.region = cfg.s3.region;
+    o.access_key_id = cfg.s3.access_key_id;
+    o.secret_access_key = cfg.s3.secret_access_key;
+    o.force_path_style = cfg.s3.force_path_style;
+    o.content_type_for = [](const std::string& key) { return api::MimeTypeFor(key); };
+    auto s3 = store::NewS3Store(o);
+    if (!s3.ok()) return MakeError("invalid_config", "S3 storage: " + s3.error().message);
+    if (Status st = (*s3)->Check(); !st.ok()) {
+      return MakeError("unavailable", "S3 storage (bucket " + o.bucket + " at " +
+                                          (o.endpoint.empty() ? "AWS" : o.endpoint) + "): " + st.error().message);
+    }
+    store = std::move(*s3);
     return {};
   }
 
@@ -123,20 +189,43 @@ struct Core {
   }
 };
 
+// A start-up failure as the one line operators and scripts read.
+int Fatal(const std::string& what) {
+  std::string line = what;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  std::cerr << "visionsync: " << line << "\n";
+  return 1;
+}
+
 int RunServe(bool with_workers) {
   Core core;
   Status s = core.Open();
-  if (!s.ok()) {
-    std::cerr << "visionsync: " << s.error().message << "\n";
-    return 1;
-  }
+  if (!s.ok()) return Fatal(s.error().message);
   const Config& cfg = core.cfg;
   auto tiers = ratelimit::ParseTiers(cfg.rate_limits, ratelimit::DefaultTiers());
   if (!tiers.ok()) {
     std::cerr << "visionsync: RATE_LIMITS: " << tiers.error().message << "\n";
     return 1;
   }
-  auto limiter = ratelimit::NewMemoryRateLimiter(*tiers, SystemClock::Instance());
+  // With Redis every api process counts against the same windows; while
+  // Redis is away each one falls back to its own (behind a breaker).
+  std::unique_ptr<ratelimit::RateLimiter> limiter =
+      core.redis ? ratelimit::NewRedisRateLimiter(
+                       *core.redis_limits, *tiers, SystemClock::Instance(), nullptr,
+                       std::make_shared<resilience::CircuitBreaker>("redis", core.Breaker(), SystemClock::Instance()))
+                 : ratelimit::NewMemoryRateLimiter(*tiers, SystemClock::Instance());
+  // Live events: with Redis, every event (ours and every other process's)
+  // comes back through it, numbered once for all api processes; without it,
+  // ours go straight to our clients and other processes' through the database.
+  EventBus delivery_bus;
+  std::unique_ptr<redis::RedisEventFanout> fanout;
+  if (core.redis) {
+    fanout = std::make_unique<redis::RedisEventFanout>(core.redis_options, core.bus, &delivery_bus,
+                                                       SystemClock::Instance());
+  }
+  EventBus& live = fanout ? delivery_bus : core.bus;
   api::ApiConfig ac;
   ac.public_url = cfg.public_url;
   ac.frontend_url = cfg.frontend_url;
@@ -159,7 +248,13 @@ int RunServe(bool with_workers) {
     return v.has_value();
   };
   // Declared before the server: it must outlive the connections it owns.
-  realtime::RealtimeServer rt(ro, core.bus, SystemClock::Instance());
+  if (fanout) {
+    ro.history = [f = fanout.get()](const std::string& id) {
+      auto recent = f->Recent(id);
+      return recent.ok() ? std::move(*recent) : std::vector<Event>{};
+    };
+  }
+  realtime::RealtimeServer rt(ro, live, SystemClock::Instance());
   api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());
   api.SetAccessLog([](const std::string& line) { spdlog::info(line); },
                    [] { return spdlog::should_log(spdlog::level::info); });
@@ -190,14 +285,23 @@ int RunServe(bool with_workers) {
   });
   // Status events of separate `visionsync worker` processes, for our clients.
   service::EventRelay relay(core.db->events(), core.bus, Core::ProcessId());
-  relay.Start();
-  if (pool) pool->Start(cfg.workers);
+  if (fanout) {
+    fanout->Start();
+  } else {
+    relay.Start();
+  }
+  if (pool) {
+    core.db->StartJobListener([p = pool.get()] { p->Wake(); });  // jobs confirmed through other api processes
+    pool->Start(cfg.workers);
+  }
   LogEvent(spdlog::level::info, "listening on http://" + cfg.host + ":" + std::to_string(server.port()) +
                                     " (data in " + cfg.data_dir + ", " + std::to_string(pool ? cfg.workers : 0) +
                                     " workers" + (ac.web_dist.empty() ? ", no web UI" : ", web UI from " + ac.web_dist) + ")");
   server.Run();
   relay.Stop();
+  if (fanout) fanout->Stop();
   rt.Shutdown();
+  core.db->StopJobListener();
   if (pool) pool->Stop();  // running jobs go back to the queue
   LogEvent(spdlog::level::info, "stopped");
   watcher.detach();
@@ -207,14 +311,21 @@ int RunServe(bool with_workers) {
 int RunWorker() {
   Core core;
   Status s = core.Open();
-  if (!s.ok()) {
-    std::cerr << "visionsync: " << s.error().message << "\n";
-    return 1;
-  }
+  if (!s.ok()) return Fatal(s.error().message);
   const int n = std::max(1, core.cfg.workers);
   // No live clients here: our status events go to the servers through the
   // database (they relay them to their Socket.IO and SSE clients).
-  service::EventOutbox outbox(core.db->events(), core.bus, SystemClock::Instance(), Core::ProcessId());
+  // (With Redis they go through it instead.)
+  std::unique_ptr<service::EventOutbox> outbox;
+  std::unique_ptr<redis::RedisEventFanout> fanout;
+  if (core.redis) {
+    fanout = std::make_unique<redis::RedisEventFanout>(core.redis_options, core.bus, nullptr,
+                                                       SystemClock::Instance());
+    fanout->Start();
+  } else {
+    outbox = std::make_unique<service::EventOutbox>(core.db->events(), core.bus, SystemClock::Instance(),
+                                                    Core::ProcessId());
+  }
   worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
   std::mutex mu;
   std::condition_variable cv;
@@ -224,6 +335,7 @@ int RunWorker() {
     done = true;
     cv.notify_all();
   });
+  core.db->StartJobListener([&pool] { pool.Wake(); });  // PostgreSQL NOTIFY; SQLite polls
   pool.Start(n);
   LogEvent(spdlog::level::info, "worker started with " + std::to_string(n) + " threads on " + core.cfg.data_dir);
   {
@@ -231,6 +343,7 @@ int RunWorker() {
     cv.wait(lock, [&] { return done; });
   }
   LogEvent(spdlog::level::info, "worker shutting down; handing running jobs back");
+  core.db->StopJobListener();
   pool.Stop();
   watcher.join();
   return 0;

@@ -4,6 +4,7 @@
 // publishing thread, so subscribers must be quick and must not block.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -15,6 +16,11 @@ struct Event {
   std::string name;      // "video-status" or "processing-progress"
   std::string video_id;  // room key
   std::string payload;   // JSON object: the event's argument
+  // Set when the event crossed processes through a shared fan-out (Redis),
+  // which numbers each video's events once for every process; 0 = the
+  // receiving process numbers and stamps it itself.
+  uint64_t seq = 0;
+  int64_t timestamp_ms = 0;
 };
 
 class EventBus {

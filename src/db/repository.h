@@ -1,9 +1,10 @@
 // Persistence seams: videos, the status-change history (notifications) and
-// the durable job queue. Adapters: SQLite (embedded default) and, later,
-// PostgreSQL. Every method is thread-safe and may be called from any thread;
-// several processes (the server and `visionsync worker`) may share one
-// database. Expected failures (database busy, I/O) come back as Errors with
-// code "db_error"; "not found" is a value (nullopt / false), not an error.
+// the durable job queue. Adapters: SQLite (embedded default) and PostgreSQL;
+// database.h bundles them per database. Every method is thread-safe and may
+// be called from any thread; several processes (the server and `visionsync
+// worker`) may share one database. Expected failures (database busy, I/O,
+// server unreachable) come back as Errors with code "db_error"; "not found"
+// is a value (nullopt / false), not an error.
 #pragma once
 
 #include <cstdint>

@@ -6,7 +6,8 @@
 // (a video, lists, searches, counts, notifications) use a small pool of
 // extra read-only connections instead. Several processes may open the same
 // file (the server and `visionsync worker`); writers wait up to
-// busy_timeout_ms for each other.
+// busy_timeout_ms for each other. There is no cross-process wake-up, so
+// StartJobListener is a no-op: workers poll.
 #pragma once
 
 #include <memory>
@@ -14,23 +15,17 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "db/repository.h"
+#include "db/database.h"
 
 namespace vs::db {
 
-class SqliteDatabase {
+class SqliteDatabase : public Database {
  public:
   // Creates the file and applies pending migrations. `clock` must outlive
-  // the database.
+  // the database. ":memory:" gives a private in-memory database (tests).
   static Result<std::unique_ptr<SqliteDatabase>> Open(const std::string& path, const Clock& clock,
                                                       int busy_timeout_ms = 5000);
-  virtual ~SqliteDatabase() = default;
-
-  virtual VideoRepository& videos() = 0;
-  virtual NotificationRepository& notifications() = 0;
-  virtual JobQueue& jobs() = 0;
-  virtual EventLog& events() = 0;
-  virtual int schema_version() = 0;
+  ~SqliteDatabase() override = default;
 };
 
 }  // namespace vs::db

@@ -1,54 +1,23 @@
 // Internals of the SQLite adapter, kept apart so the tests can reach them:
-// the renditions column codec, the opaque list cursors, the search-query
-// builder and the migration runner. Not part of the db module's interface.
+// the FTS5 tokenizer and search-query builder, and the migration runner.
+// Not part of the db module's interface.
 //
-// Pure functions are thread-safe; FtsTokenizer and Migrate use a connection
-// and must be called by the thread that currently owns it.
+// FtsTokenizer and Migrate use a connection and must be called by the thread
+// that currently owns it; the other functions are thread-safe.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstddef>
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
-#include "core/video.h"
+#include "db/codec.h"
 
 namespace vs::db::internal {
-
-// The renditions column holds JSON (an array of objects with id, name, width,
-// height, bitrate) so that it stays readable with the sqlite3 shell and its
-// JSON functions. Decoding ignores unknown keys (rows written by a newer
-// binary) and returns nullopt for anything that is not such an array.
-std::string EncodeRenditions(const std::vector<RenditionInfo>& renditions);
-std::optional<std::vector<RenditionInfo>> DecodeRenditions(std::string_view json);
-
-// RFC 4648 base64url without padding. Decoding is strict: only canonical
-// encodings are accepted, so every cursor has exactly one spelling.
-std::string Base64UrlEncode(std::string_view bytes);
-std::optional<std::string> Base64UrlDecode(std::string_view text);
-
-// Keyset position of the last video on a page.
-struct VideoCursor {
-  int64_t created_at_ms = 0;
-  std::string id;
-};
-// Ids a video cursor can carry: 1..256 bytes without control characters.
-// Create enforces the same rule, so every stored video can be paged past.
-bool IsStorableVideoId(std::string_view id);
-std::string EncodeVideoCursor(const VideoCursor& c);
-std::optional<VideoCursor> DecodeVideoCursor(std::string_view cursor);
-std::string EncodeNotificationCursor(int64_t last_id);
-std::optional<int64_t> DecodeNotificationCursor(std::string_view cursor);
-
-// Page sizes are clamped to 1..kMaxPageSize.
-inline constexpr int kMaxPageSize = 100;
-int ClampLimit(int limit);
 
 // The FTS5 tokenizer that the videos_fts index uses (unicode61 with
 // remove_diacritics 2; the two must stay in step), run over user input so

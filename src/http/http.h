@@ -52,6 +52,16 @@ struct Request {
   std::optional<std::string> Query(std::string_view name) const;
 };
 
+// A response body pulled in chunks from elsewhere (an object in remote
+// storage): Read may block, so the server calls it on a helper thread, one
+// call at a time, and never holds more than one chunk of it.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Fills up to `cap` bytes; 0 = the end. An error ends the connection.
+  virtual Result<size_t> Read(char* buf, size_t cap) = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
@@ -61,6 +71,9 @@ struct Response {
   std::string file_path;
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
+  // When stream is set, the body is the next stream_length bytes of it.
+  std::shared_ptr<BodyStream> stream;
+  uint64_t stream_length = 0;
   bool close_connection = false;
 
   static Response Json(int status, std::string json);

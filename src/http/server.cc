@@ -91,10 +91,26 @@ struct Server::Impl {
   uint64_t next_session = 0;
   std::map<uint64_t, SessionEntry> sessions;
   std::unique_ptr<asio::steady_timer> grace_timer;
+  // Blocking reads of streamed bodies (BodyStream). Declared after the
+  // io_contexts so it is joined before they (and the coroutine frames whose
+  // buffers a read may still be filling) go away.
+  std::unique_ptr<asio::thread_pool> blocking_pool = MakeQuietPool();
 
   Impl(ServerOptions o, const Router& r, Middleware m)
       : opt(std::move(o)), router(r), mw(std::move(m)), iocs(MakeContexts(opt.threads)), ioc(*iocs[0]) {
     for (auto& c : iocs) work.emplace_back(c->get_executor());
+  }
+
+  // Its threads start at once, possibly before the application blocks
+  // SIGTERM for its signal-watcher thread: they must never be the thread a
+  // process-directed signal is delivered to.
+  static std::unique_ptr<asio::thread_pool> MakeQuietPool() {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    auto pool = std::make_unique<asio::thread_pool>(4);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return pool;
   }
 
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int threads) {
@@ -403,7 +419,9 @@ struct Server::Impl {
     stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
     int fd = -1;
     uint64_t length = resp.body.size();
-    if (!resp.file_path.empty()) {
+    if (resp.stream) {
+      length = resp.stream_length;
+    } else if (!resp.file_path.empty()) {
       fd = ::open(resp.file_path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
         resp = Response::Json(404, ErrorJson("not_found", "file not found"));
@@ -431,6 +449,11 @@ struct Server::Impl {
       AppendField(head, "Connection", "keep-alive");  // HTTP/1.0 closes unless told otherwise
     }
     head += "\r\n";
+    if (resp.stream && !head_only && !no_body) {
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), kNoThrow);
+      if (ec) co_return false;
+      co_return co_await SendStream(stream, *resp.stream, length);
+    }
     if (fd < 0 && !head_only && !no_body && !resp.body.empty()) {
       const std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(resp.body)};
       auto [ec, n] = co_await asio::async_write(stream, bufs, kNoThrow);
@@ -450,6 +473,30 @@ struct Server::Impl {
     bool ok = co_await SendFile(stream, fd, resp.file_offset, length);
     ::close(fd);
     co_return ok;
+  }
+
+  // Reads run on the blocking pool (they may wait on a remote store); the
+  // coroutine resumes on its connection's thread to write each chunk.
+  awaitable<bool> SendStream(beast::tcp_stream& stream, BodyStream& source, uint64_t length) {
+    std::vector<char> buf(256 * 1024);
+    uint64_t remaining = length;
+    while (remaining > 0) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, buf.size()));
+      // nullopt: the read failed (co_spawn needs a default-constructible result).
+      std::optional<size_t> got = co_await asio::co_spawn(
+          blocking_pool->get_executor(),
+          [&source, &buf, want]() -> awaitable<std::optional<size_t>> {
+            Result<size_t> n = source.Read(buf.data(), want);
+            co_return n.ok() ? std::optional<size_t>(*n) : std::nullopt;
+          },
+          asio::use_awaitable);
+      if (!got || *got == 0) co_return false;  // the promised length cannot be kept: close
+      stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(buf.data(), *got), kNoThrow);
+      if (ec) co_return false;
+      remaining -= *got;
+    }
+    co_return true;
   }
 
   awaitable<bool> SendFile(beast::tcp_stream& stream, int fd, uint64_t offset, uint64_t length) {

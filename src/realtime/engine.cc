@@ -149,7 +149,18 @@ Engine::Engine(const RealtimeOptions& options, const Clock& clock)
     : options_(options),
       clock_(clock),
       hub_(RoomHubOptions{options.replay_size, options.max_replay_videos,
-                          options.max_rooms_per_socket}) {}
+                          options.max_rooms_per_socket}) {
+  if (options.history) {
+    hub_.SetHistoryLoader([history = options.history](const std::string& room) {
+      std::vector<RoomHub::HistoryEvent> out;
+      constexpr std::string_view kPrefix = "video-";
+      if (room.rfind(kPrefix, 0) != 0) return out;
+      for (Event& e : history(room.substr(kPrefix.size())))
+        out.push_back(RoomHub::HistoryEvent{std::move(e.name), std::move(e.payload), e.timestamp_ms, e.seq});
+      return out;
+    });
+  }
+}
 
 Result<std::shared_ptr<Session>> Engine::Open(const std::string& address, Transport transport) {
   std::lock_guard lock(registry_mu_);
@@ -488,7 +499,7 @@ void Engine::Publish(const Event& e, int64_t timestamp_ms) {
   // rather than sent in a shape clients do not expect.
   // The fan-out writes happen after the hub's lock is released.
   WakeBatch batch(&fan_out_, fan_out_parts_);
-  (void)hub_.Publish("video-" + e.video_id, e.name, e.payload, timestamp_ms);
+  (void)hub_.Publish("video-" + e.video_id, e.name, e.payload, timestamp_ms, e.seq);
 }
 
 void Engine::Shutdown() {

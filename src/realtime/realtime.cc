@@ -89,7 +89,8 @@ RealtimeServer::RealtimeServer(RealtimeOptions options, EventBus& bus, const Clo
   Impl* impl = impl_.get();
   impl->subscription = bus.Subscribe([impl](const Event& e) {
     // Stamped here, on the publisher's thread: the moment the event happened.
-    const int64_t ts = impl->clock.NowMs();
+    // A fan-out across processes stamped it already.
+    const int64_t ts = e.timestamp_ms != 0 ? e.timestamp_ms : impl->clock.NowMs();
     asio::post(impl->events, [impl, e, ts] { impl->engine.Publish(e, ts); });
   });
   const int n = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/event_bus.h"
@@ -41,6 +42,11 @@ struct RealtimeOptions {
   // says does not exist; unset = no check. A database error counts as
   // "exists" (the stream then simply waits for events).
   std::function<Result<bool>(const std::string& video_id)> video_exists;
+  // A video's recent events as numbered by a fan-out shared between
+  // processes (oldest first), for clients that join a video this process has
+  // not seen events of yet; unset = this process's own buffer only. Called
+  // once per video, off the hub's lock; may block briefly.
+  std::function<std::vector<Event>(const std::string& video_id)> history;
 };
 
 class Engine;

@@ -25,6 +25,7 @@ void RoomHub::RemoveMember(Member* m) {
 }
 
 Result<int> RoomHub::Join(Member* m, const std::string& room, const Packet& after) {
+  LoadHistory(room);
   std::lock_guard lock(mu_);
   auto it = members_.find(m);
   if (it == members_.end()) return MakeError("not_a_member", "the socket is closed");
@@ -103,34 +104,94 @@ RoomHub::Log& RoomHub::LogFor(const std::string& room) {
   return log;
 }
 
-Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& event,
-                                  const std::string& payload, int64_t timestamp_ms) {
-  // Parsing needs no lock; only the sequence number does.
+namespace {
+
+Result<json::object> ParseObject(const std::string& payload) {
   boost::system::error_code ec;
   json::value v = json::parse(payload, ec);
   if (ec || !v.is_object())
     return MakeError("invalid_payload", "event payload is not a JSON object");
-  json::object& obj = v.as_object();
-  obj["timestamp"] = timestamp_ms;
+  return std::move(v.as_object());
+}
 
-  std::lock_guard lock(mu_);
-  Log& log = LogFor(room);
-  const uint64_t seq = ++log.last_seq;
-  obj["seq"] = seq;
+}  // namespace
+
+Packet RoomHub::Append(Log& log, const std::string& event, json::object obj, int64_t timestamp_ms,
+                       uint64_t* seq) {
+  if (*seq != 0 && *seq <= log.last_seq) return Packet{};  // seen already
+  if (*seq == 0) *seq = log.last_seq + 1;
+  log.last_seq = *seq;
+  obj["timestamp"] = timestamp_ms;
+  obj["seq"] = *seq;
   Packet packet = MakePacket(EncodeEvent(event, json_text::Serialize(obj)));
   const size_t cap = static_cast<size_t>(std::max(0, options_.replay_size));
   if (cap > 0) {
     if (log.entries.size() < cap) {
-      log.entries.push_back(Entry{seq, packet});
+      log.entries.push_back(Entry{*seq, packet});
     } else {
-      log.entries[log.head] = Entry{seq, packet};
+      log.entries[log.head] = Entry{*seq, packet};
       log.head = (log.head + 1) % cap;
     }
   }
+  return packet;
+}
+
+Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& event,
+                                  const std::string& payload, int64_t timestamp_ms, uint64_t seq) {
+  // Parsing needs no lock; only the sequence number does.
+  VS_ASSIGN_OR_RETURN(json::object obj, ParseObject(payload));
+  std::lock_guard lock(mu_);
+  Log& log = LogFor(room);
+  Packet packet = Append(log, event, std::move(obj), timestamp_ms, &seq);
+  if (!packet) return seq;
   if (auto rit = rooms_.find(room); rit != rooms_.end()) {
     for (Member* m : rit->second) m->Deliver(packet);
   }
   return seq;
+}
+
+void RoomHub::LoadHistory(const std::string& room) {
+  if (!history_) return;
+  {
+    std::lock_guard lock(mu_);
+    auto it = logs_.find(room);
+    if (it != logs_.end() && it->second.history_loaded) return;
+  }
+  // May block on the shared store: no lock held.
+  std::vector<std::pair<HistoryEvent, json::object>> past;
+  for (HistoryEvent& h : history_(room)) {
+    auto obj = ParseObject(h.payload);
+    if (obj.ok() && h.seq != 0) past.emplace_back(std::move(h), std::move(*obj));
+  }
+  std::lock_guard lock(mu_);
+  Log& log = LogFor(room);
+  if (log.history_loaded) return;
+  log.history_loaded = true;
+  // Events that went live here since the history was read keep their place:
+  // the buffer is rebuilt in seq order from both.
+  std::vector<Entry> live;
+  const size_t n = log.entries.size();
+  for (size_t k = 0; k < n; ++k) live.push_back(log.entries[(log.head + k) % n]);
+  const uint64_t live_last = log.last_seq;
+  log.entries.clear();
+  log.head = 0;
+  log.last_seq = 0;
+  for (auto& [h, obj] : past) {
+    if (!live.empty() && h.seq >= live.front().seq) continue;
+    uint64_t seq = h.seq;
+    (void)Append(log, h.event, std::move(obj), h.timestamp_ms, &seq);
+  }
+  const size_t cap = static_cast<size_t>(std::max(0, options_.replay_size));
+  for (const Entry& e : live) {
+    if (cap == 0) break;
+    if (log.entries.size() < cap) {
+      log.entries.push_back(e);
+    } else {
+      log.entries[log.head] = e;
+      log.head = (log.head + 1) % cap;
+    }
+  }
+  log.last_seq = std::max(log.last_seq, live_last);
 }
 
 size_t RoomHub::room_size(const std::string& room) const {

@@ -10,12 +10,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include <boost/json/object.hpp>
 
 #include "core/result.h"
 #include "realtime/protocol.h"
@@ -57,9 +60,25 @@ class RoomHub {
   // Adds "seq" (per room, from 1) and "timestamp" (ms) to the JSON object
   // `payload`, keeps the event for replay and delivers
   // 42["<event>",{...payload, seq, timestamp}] to the room's members.
-  // Returns the sequence number. Errors: "invalid_payload" (not an object).
+  // `seq` 0 numbers the event here; a non-zero `seq` was given by a shared
+  // fan-out (every process sees the same numbers) and an event at or below
+  // the room's last one is a duplicate and is dropped. Returns the sequence
+  // number. Errors: "invalid_payload" (not an object).
   Result<uint64_t> Publish(const std::string& room, const std::string& event,
-                           const std::string& payload, int64_t timestamp_ms);
+                           const std::string& payload, int64_t timestamp_ms, uint64_t seq = 0);
+
+  // Where a room's earlier events come from when this process has not seen
+  // them (a shared replay buffer, e.g. in Redis): consulted, outside the
+  // hub's lock, the first time a room without a buffer here is joined. Set
+  // before the hub is used.
+  struct HistoryEvent {
+    std::string event;
+    std::string payload;
+    int64_t timestamp_ms = 0;
+    uint64_t seq = 0;
+  };
+  using HistoryLoader = std::function<std::vector<HistoryEvent>(const std::string& room)>;
+  void SetHistoryLoader(HistoryLoader loader) { history_ = std::move(loader); }
 
   // Introspection for tests and metrics.
   size_t room_size(const std::string& room) const;
@@ -73,6 +92,7 @@ class RoomHub {
   };
   struct Log {
     uint64_t last_seq = 0;
+    bool history_loaded = false;
     std::vector<Entry> entries;  // ring of at most replay_size, oldest at `head`
     size_t head = 0;
     std::list<std::string>::iterator lru;  // position in lru_ (front = most recent)
@@ -82,6 +102,11 @@ class RoomHub {
   };
 
   Log& LogFor(const std::string& room);  // creates, touches, evicts
+  // Numbers, formats and keeps one event (lock held); null when `*seq`
+  // says it was seen already.
+  Packet Append(Log& log, const std::string& event, boost::json::object obj, int64_t timestamp_ms,
+                uint64_t* seq);
+  void LoadHistory(const std::string& room);
   void LeaveLocked(Member* m, MemberRooms& mr, const std::string& room);
 
   const RoomHubOptions options_;
@@ -90,6 +115,7 @@ class RoomHub {
   std::unordered_map<std::string, std::unordered_set<Member*>> rooms_;
   std::unordered_map<std::string, Log> logs_;
   std::list<std::string> lru_;
+  HistoryLoader history_;
 };
 
 }  // namespace vs::realtime

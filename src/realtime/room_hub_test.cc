@@ -57,6 +57,44 @@ TEST(RoomHubTest, PublishAddsSeqAndTimestampAndReachesOnlyTheRoom) {
             1u);  // per room
 }
 
+TEST(RoomHubTest, NumbersFromASharedFanOutAreKeptAndDuplicatesDropped) {
+  RoomHub hub({});
+  FakeMember m;
+  hub.AddMember(&m);
+  ASSERT_TRUE(hub.Join(&m, "video-v1").ok());
+  EXPECT_EQ(*hub.Publish("video-v1", "processing-progress", Payload(1), 10, 7), 7u);
+  EXPECT_EQ(*hub.Publish("video-v1", "processing-progress", Payload(2), 11, 8), 8u);
+  // Seen already (e.g. read from the shared history and then live): dropped.
+  EXPECT_EQ(*hub.Publish("video-v1", "processing-progress", Payload(2), 11, 8), 8u);
+  // A local event continues after the shared numbers.
+  EXPECT_EQ(*hub.Publish("video-v1", "video-status", R"({"status":"READY"})", 12), 9u);
+  EXPECT_EQ(m.Seqs(), (std::vector<int64_t>{7, 8, 9}));
+}
+
+TEST(RoomHubTest, AFirstJoinReplaysTheSharedHistoryMergedWithLiveEvents) {
+  RoomHub hub({});
+  int loads = 0;
+  hub.SetHistoryLoader([&](const std::string& room) {
+    ++loads;
+    EXPECT_EQ(room, "video-v1");
+    // Events 3..5 happened on other processes; 5 also arrived here live.
+    std::vector<RoomHub::HistoryEvent> h;
+    for (int s = 3; s <= 5; ++s) h.push_back({"processing-progress", Payload(s), 100 + s, static_cast<uint64_t>(s)});
+    return h;
+  });
+  ASSERT_TRUE(hub.Publish("video-v1", "processing-progress", Payload(5), 105, 5).ok());
+  FakeMember first, second;
+  hub.AddMember(&first);
+  hub.AddMember(&second);
+  ASSERT_TRUE(hub.Join(&first, "video-v1").ok());
+  EXPECT_EQ(first.Seqs(), (std::vector<int64_t>{3, 4, 5}));
+  ASSERT_TRUE(hub.Publish("video-v1", "processing-progress", Payload(6), 106, 6).ok());
+  EXPECT_EQ(first.Seqs(), (std::vector<int64_t>{3, 4, 5, 6}));
+  ASSERT_TRUE(hub.Join(&second, "video-v1").ok());
+  EXPECT_EQ(second.Seqs(), (std::vector<int64_t>{3, 4, 5, 6}));
+  EXPECT_EQ(loads, 1);  // once per room
+}
+
 TEST(RoomHubTest, RefusesPayloadsThatAreNotObjects) {
   RoomHub hub({});
   EXPECT_FALSE(hub.Publish("video-v1", "x", "[1]", 0).ok());

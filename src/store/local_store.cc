@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "core/ids.h"
+#include "store/keys.h"
 #include "store/object_store.h"
 
 namespace vs::store {
@@ -77,6 +78,30 @@ class LocalWriter final : public ObjectWriter {
   bool committed_ = false;
 };
 
+// Reads with pread from its own descriptor, so it keeps seeing the bytes it
+// opened even when the key is replaced or deleted meanwhile.
+class LocalReader final : public ObjectReader {
+ public:
+  LocalReader(int fd, uint64_t pos, uint64_t end) : fd_(fd), pos_(pos), end_(end) {}
+  ~LocalReader() override { ::close(fd_); }
+  Result<size_t> Read(char* buf, size_t cap) override {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, end_ - pos_));
+    if (want == 0) return size_t{0};
+    for (;;) {
+      ssize_t n = ::pread(fd_, buf, want, static_cast<off_t>(pos_));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Errno("read");
+      if (n == 0) end_ = pos_;  // truncated under us: end early
+      pos_ += static_cast<uint64_t>(n);
+      return static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  uint64_t pos_, end_;
+};
+
 class LocalStore final : public ObjectStore {
  public:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
@@ -117,6 +142,22 @@ class LocalStore final : public ObjectStore {
     return std::unique_ptr<ObjectWriter>(new LocalWriter(fd, tmp, PathOf(key)));
   }
 
+  Result<std::unique_ptr<ObjectReader>> OpenReader(const std::string& key, uint64_t offset,
+                                                   std::optional<uint64_t> length) override {
+    VS_TRY(CheckKey(key));
+    int fd = ::open(PathOf(key).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("open " + key);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return MakeError(kNotFound, "no object " + key);
+    }
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t begin = std::min(offset, size);
+    const uint64_t end = length ? begin + std::min(*length, size - begin) : size;
+    return std::unique_ptr<ObjectReader>(new LocalReader(fd, begin, end));
+  }
+
   Status PutFile(const std::string& key, const std::string& local_path, bool move) override {
     VS_TRY(CheckKey(key));
     const std::string dst = PathOf(key);
@@ -142,9 +183,7 @@ class LocalStore final : public ObjectStore {
 
   Result<std::vector<std::string>> List(const std::string& prefix) override {
     std::vector<std::string> keys;
-    std::string dir = prefix;
-    while (!dir.empty() && dir.back() == '/') dir.pop_back();
-    if (!dir.empty()) VS_TRY(CheckKey(dir));
+    VS_ASSIGN_OR_RETURN(const std::string dir, PrefixFolder(prefix, /*allow_root=*/true));
     std::error_code ec;
     const fs::path base = root_ + (dir.empty() ? "" : "/" + dir);
     if (!fs::exists(base, ec)) return keys;
@@ -167,12 +206,15 @@ class LocalStore final : public ObjectStore {
   }
 
   Status DeletePrefix(const std::string& prefix) override {
-    std::string dir = prefix;
-    while (!dir.empty() && dir.back() == '/') dir.pop_back();
-    VS_TRY(CheckKey(dir));
+    VS_ASSIGN_OR_RETURN(const std::string dir, PrefixFolder(prefix, /*allow_root=*/false));
     std::error_code ec;
     fs::remove_all(PathOf(dir), ec);
     if (ec) return MakeError(kStoreError, "delete " + dir + ": " + ec.message());
+    return {};
+  }
+
+  Status Check() override {
+    if (::access((root_ + "/.tmp").c_str(), W_OK) != 0) return Errno("storage folder " + root_);
     return {};
   }
 
@@ -182,35 +224,12 @@ class LocalStore final : public ObjectStore {
   }
 
  private:
-  static Status CheckKey(const std::string& key) {
-    if (!IsSafeKey(key)) return MakeError(kInvalidKey, "invalid object key");
-    return {};
-  }
   std::string PathOf(const std::string& key) const { return root_ + "/" + key; }
 
   std::string root_;
 };
 
 }  // namespace
-
-bool IsSafeKey(std::string_view key) {
-  if (key.empty() || key.size() > 512 || key.front() == '/' || key.back() == '/') return false;
-  size_t seg_start = 0;
-  for (size_t i = 0; i <= key.size(); ++i) {
-    if (i == key.size() || key[i] == '/') {
-      std::string_view seg = key.substr(seg_start, i - seg_start);
-      if (seg.empty() || seg == "." || seg == ".." || seg.front() == '.') return false;
-      seg_start = i + 1;
-      continue;
-    }
-    const char c = key[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root) {
   auto s = std::make_unique<LocalStore>(root);

@@ -274,10 +274,26 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
       (name == "manifest.mpd" || name == "master.m3u8" ? last : files).push_back(e.path());
     }
     files.insert(files.end(), last.begin(), last.end());
-    Status published;
-    for (const auto& f : files) {
-      published = svc_.store().PutFile(service::ProcessedPrefix(id) + f.filename().string(), f.string(), true);
-      if (!published.ok()) break;
+    // Only the job's owner publishes, and it starts from an empty folder, so
+    // the outputs never mix files of two attempts (an earlier one that died
+    // while uploading, or one whose lease ran out and was taken over).
+    auto still_mine = [&] {
+      auto beat = queue_.Heartbeat(job.id, me, opt_.lease_ms);
+      next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
+      return !beat.ok() || *beat;  // a database hiccup is not a lost lease
+    };
+    if (!still_mine()) {
+      cleanup();
+      return;
+    }
+    Status published = svc_.store().DeletePrefix(service::ProcessedPrefix(id));
+    for (size_t i = 0; published.ok() && i < files.size(); ++i) {
+      if (std::chrono::steady_clock::now() >= next_beat && !still_mine()) {
+        cleanup();
+        return;
+      }
+      published = svc_.store().PutFile(service::ProcessedPrefix(id) + files[i].filename().string(),
+                                       files[i].string(), true);
     }
     if (!published.ok()) {
       FailAttempt(job, me, published.error().message, "cannot store the processed video",

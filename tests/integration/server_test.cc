@@ -31,18 +31,6 @@ const std::vector<std::string> kBaseEnv = {"WEBHOOK_SECRET=" + std::string(kSecr
                                            "search=1000/60,webhook=1000/60,streaming=10000/60",
                                            "LOG_LEVEL=info"};
 
-json::value Json(const HttpResponse& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  return ec ? json::value() : v;
-}
-
-std::string Str(const json::value& v, const char* key) {
-  const auto* o = v.if_object();
-  if (!o || !o->contains(key) || !o->at(key).is_string()) return "";
-  return std::string(o->at(key).as_string());
-}
-
 // The path and query of an absolute URL.
 std::string PathOf(const std::string& url) {
   auto p = url.find("://");

@@ -328,4 +328,16 @@ int StartServer(std::unique_ptr<Process>* proc, const std::string& data_dir, std
   return std::stoi(line.substr(p + 10));
 }
 
+std::string Str(const boost::json::value& v, const char* key) {
+  const auto* o = v.if_object();
+  if (!o || !o->contains(key) || !o->at(key).is_string()) return "";
+  return std::string(o->at(key).as_string());
+}
+
+boost::json::value Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  return ec ? boost::json::value() : v;
+}
+
 }  // namespace vs::testing

@@ -31,6 +31,8 @@ std::string TranscodeOnce(const std::string& clip);
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 boost::json::value ParseJson(const std::string& text);
+// The string member `key` of a JSON object; "" when absent or not a string.
+std::string Str(const boost::json::value& v, const char* key);
 // The last non-empty line of `text`.
 std::string LastLine(const std::string& text);
 // Runs ffprobe with -of json and the given arguments.
@@ -68,6 +70,9 @@ struct HttpResponse {
   std::string body;
   std::string Header(const std::string& name) const;  // case-insensitive, "" if absent
 };
+
+// The response's body as JSON (null when it is not JSON).
+boost::json::value Json(const HttpResponse& r);
 
 // One HTTP/1.1 request on a fresh loopback connection ("Connection: close").
 HttpResponse Http(int port, const std::string& method, const std::string& target,

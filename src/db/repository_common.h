@@ -1,0 +1,192 @@
+// Rules and row mapping that the SQLite and PostgreSQL adapters share, so
+// that both give identical answers: the column lists (both schemas use the
+// same column names and encodings), row -> value mapping, and the small
+// arithmetic of leases and progress. Internal to the db module.
+//
+// Pure functions: thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "core/video.h"
+#include "db/codec.h"
+#include "db/repository.h"
+
+namespace vs::db::internal {
+
+inline constexpr const char* kVideoColumns =
+    "id, title, description, file_name, file_type, file_size, status, error_message, progress, "
+    "duration, width, height, renditions, created_at_ms, updated_at_ms";
+inline constexpr const char* kJobColumns =
+    "id, video_id, state, attempts, max_attempts, run_after_ms, lease_owner, lease_expires_ms, "
+    "last_error, created_at_ms, updated_at_ms";
+inline constexpr const char* kNotificationColumns = "id, video_id, status, message, created_at_ms";
+inline constexpr const char* kEventColumns = "id, origin, video_id, name, payload";
+
+inline constexpr const char* kWorkerLost = "worker lost (lease expired)";
+inline constexpr const char* kSupersededByConfirm = "superseded by a new upload confirmation";
+inline constexpr const char* kVideoDeleted = "video deleted";
+
+// Long search input costs tokenizer time and yields pointless AND chains.
+inline constexpr size_t kMaxSearchBytes = 512;
+inline constexpr size_t kMaxSearchTokens = 16;
+// EventLog::After clamps its limit to 1..kMaxEventBatch.
+inline constexpr int kMaxEventBatch = 10000;
+
+// now + ms without signed overflow (a caller's huge lease must not wrap).
+int64_t AddMs(int64_t now, int64_t ms);
+// Neither database stores NaN in a NOT NULL column; progress is 0..100.
+double Finite(double v);
+double ClampProgress(double v);
+
+std::optional<JobState> ParseJobState(std::string_view s);
+
+// The search text to tokenize: leading blanks dropped, cut to
+// kMaxSearchBytes on a UTF-8 boundary. Empty means "no search at all", which
+// differs from input with nothing searchable in it (no results).
+std::string_view SearchText(std::string_view search);
+
+// The statuses of `from` that the state machine allows to move to `to`,
+// without repeats; empty when the transition can never succeed.
+std::vector<VideoStatus> AllowedFrom(const std::vector<VideoStatus>& from, VideoStatus to);
+
+// Video, Job, Notification and StoredEvent from a row whose columns follow
+// the lists above. `Row` is an adapter's cursor with ColInt(i),
+// ColDouble(i) and ColText(i).
+template <typename Row>
+Result<Video> ReadVideo(const Row& r) {
+  Video v;
+  v.id = r.ColText(0);
+  v.title = r.ColText(1);
+  v.description = r.ColText(2);
+  v.file_name = r.ColText(3);
+  v.file_type = r.ColText(4);
+  v.file_size = r.ColInt(5);
+  const std::string status = r.ColText(6);
+  std::optional<VideoStatus> parsed = ParseVideoStatus(status);
+  if (!parsed) return MakeError(kDbError, "video " + v.id + ": unknown status " + status);
+  v.status = *parsed;
+  v.error_message = r.ColText(7);
+  v.progress = r.ColDouble(8);
+  v.duration = r.ColDouble(9);
+  v.width = static_cast<int>(r.ColInt(10));
+  v.height = static_cast<int>(r.ColInt(11));
+  std::optional<std::vector<RenditionInfo>> renditions = DecodeRenditions(r.ColText(12));
+  if (!renditions) return MakeError(kDbError, "video " + v.id + ": corrupt renditions column");
+  v.renditions = std::move(*renditions);
+  v.created_at_ms = r.ColInt(13);
+  v.updated_at_ms = r.ColInt(14);
+  return v;
+}
+
+template <typename Row>
+Result<Job> ReadJob(const Row& r) {
+  Job j;
+  j.id = r.ColInt(0);
+  j.video_id = r.ColText(1);
+  const std::string state = r.ColText(2);
+  std::optional<JobState> parsed = ParseJobState(state);
+  if (!parsed)
+    return MakeError(kDbError, "job " + std::to_string(j.id) + ": unknown state " + state);
+  j.state = *parsed;
+  j.attempts = static_cast<int>(r.ColInt(3));
+  j.max_attempts = static_cast<int>(r.ColInt(4));
+  j.run_after_ms = r.ColInt(5);
+  j.lease_owner = r.ColText(6);
+  j.lease_expires_ms = r.ColInt(7);
+  j.last_error = r.ColText(8);
+  j.created_at_ms = r.ColInt(9);
+  j.updated_at_ms = r.ColInt(10);
+  return j;
+}
+
+template <typename Row>
+Result<Notification> ReadNotification(const Row& r) {
+  Notification n;
+  n.id = r.ColInt(0);
+  n.video_id = r.ColText(1);
+  const std::string status = r.ColText(2);
+  std::optional<VideoStatus> parsed = ParseVideoStatus(status);
+  if (!parsed) return MakeError(kDbError, "notification: unknown status " + status);
+  n.status = *parsed;
+  n.message = r.ColText(3);
+  n.created_at_ms = r.ColInt(4);
+  return n;
+}
+
+template <typename Row>
+StoredEvent ReadStoredEvent(const Row& r) {
+  StoredEvent e;
+  e.id = r.ColInt(0);
+  e.origin = r.ColText(1);
+  e.event.video_id = r.ColText(2);
+  e.event.name = r.ColText(3);
+  e.event.payload = r.ColText(4);
+  return e;
+}
+
+// Binds the values of a new video row, in kVideoColumns order, through an
+// adapter's binder (Text/Int/Double). Zero timestamps mean "now", so callers
+// need not read the clock. Refuses ids that no cursor could carry.
+template <typename Binder>
+Status BindNewVideo(Binder& b, const Video& v, int64_t now) {
+  if (!IsStorableVideoId(v.id))
+    return MakeError(kDbError, "video id must be 1-256 bytes without control characters");
+  const int64_t created = v.created_at_ms != 0 ? v.created_at_ms : now;
+  const int64_t updated = v.updated_at_ms != 0 ? v.updated_at_ms : created;
+  b.Text(v.id)
+      .Text(v.title)
+      .Text(v.description)
+      .Text(v.file_name)
+      .Text(v.file_type)
+      .Int(v.file_size)
+      .Text(ToString(v.status))
+      .Text(v.error_message)
+      .Double(ClampProgress(v.progress))
+      .Double(v.duration)
+      .Int(v.width)
+      .Int(v.height)
+      .Text(EncodeRenditions(v.renditions))
+      .Int(created)
+      .Int(updated);
+  return {};
+}
+
+// A list call's cursor: nullopt for the first page, a kBadCursor Error when
+// it is not one this list handed out.
+Result<std::optional<VideoCursor>> ParseVideoCursor(const std::string& cursor);
+Result<std::optional<int64_t>> ParseNotificationCursor(const std::string& cursor);
+
+// A page from up to limit + 1 rows in list order: the extra row only tells
+// that another page follows, whose cursor points after the last kept item.
+template <typename T, typename CursorOf>
+Page<T> MakePage(std::vector<T> rows, int limit, CursorOf cursor_of) {
+  Page<T> page;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(static_cast<size_t>(limit));
+    page.next_cursor = cursor_of(rows.back());
+  }
+  page.items = std::move(rows);
+  return page;
+}
+inline std::string VideoCursorOf(const Video& v) {
+  return EncodeVideoCursor({v.created_at_ms, v.id});
+}
+inline std::string NotificationCursorOf(const Notification& n) {
+  return EncodeNotificationCursor(n.id);
+}
+
+// Every status with a zero count, in kAllVideoStatuses order; SetStatusCount
+// fills in one row of a "status, COUNT(*) GROUP BY status" query.
+std::vector<std::pair<VideoStatus, int64_t>> ZeroStatusCounts();
+Status SetStatusCount(std::vector<std::pair<VideoStatus, int64_t>>& counts, std::string_view status,
+                      int64_t count);
+
+}  // namespace vs::db::internal

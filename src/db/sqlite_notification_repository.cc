@@ -1,0 +1,47 @@
+#include "db/sqlite_notification_repository.h"
+
+#include <string>
+
+namespace vs::db::internal {
+
+Result<Notification> SqliteNotificationRepository::Add(const std::string& video_id,
+                                                       VideoStatus status,
+                                                       const std::string& message) {
+  std::lock_guard lock(c_.mutex());
+  VS_ASSIGN_OR_RETURN(
+      Stmt s, c_.Prepare(std::string("INSERT INTO notifications (video_id, status, message, "
+                                     "created_at_ms) VALUES (?, ?, ?, ?) RETURNING ") +
+                         kNotificationColumns));
+  s.Text(video_id).Text(ToString(status)).Text(message).Int(c_.Now());
+  VS_ASSIGN_OR_RETURN(std::optional<Notification> n,
+                      StepOptional<Notification>(s, &ReadNotification<Stmt>));
+  if (!n) return MakeError(kDbError, "insert returned no row");
+  return std::move(*n);
+}
+
+Result<Page<Notification>> SqliteNotificationRepository::List(int limit, const std::string& cursor,
+                                                              const std::string& video_id) {
+  VS_ASSIGN_OR_RETURN(const std::optional<int64_t> before, ParseNotificationCursor(cursor));
+  limit = ClampLimit(limit);
+
+  std::string sql = std::string("SELECT ") + kNotificationColumns + " FROM notifications WHERE 1";
+  if (!video_id.empty()) sql += " AND video_id = ?";
+  if (before) sql += " AND id < ?";
+  sql += " ORDER BY id DESC LIMIT ?";
+
+  ReaderPool::Lease reader = readers_.Acquire(c_);
+  VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
+  if (!video_id.empty()) s.Text(video_id);
+  if (before) s.Int(*before);
+  s.Int(limit + 1);
+  std::vector<Notification> rows;
+  while (true) {
+    VS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    VS_ASSIGN_OR_RETURN(Notification n, ReadNotification(s));
+    rows.push_back(std::move(n));
+  }
+  return MakePage(std::move(rows), limit, NotificationCursorOf);
+}
+
+}  // namespace vs::db::internal

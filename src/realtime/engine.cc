@@ -88,6 +88,18 @@ Session::Session(std::string sid, std::string address, Transport transport, int6
       transport_(transport),
       next_ping_ms_(now_ms + ping_interval_ms) {}
 
+void Session::Deliver(const RoomEventPtr& event) {
+  // The members of a room get the same event one after the other, under the
+  // hub's lock: encode it once per thread, not once per socket.
+  thread_local RoomEventPtr last;
+  thread_local Packet packet;
+  if (event != last) {
+    last = event;
+    packet = MakePacket(EncodeEvent(event->name, event->data));
+  }
+  Deliver(packet);
+}
+
 void Session::Deliver(const Packet& packet) {
   PollAnswer answer;
   std::string body;
@@ -371,8 +383,10 @@ Engine::Verdict Engine::OnEvent(const std::shared_ptr<Session>& s, const SioPack
     if (p.ack_id) s->Deliver(Ack(*p.ack_id, json::object{{"ok", true}}));
     return Verdict::kOk;
   }
-  Packet ack;
-  if (p.ack_id) ack = Ack(*p.ack_id, json::object{{"ok", true}});
+  std::function<void()> ack;
+  if (p.ack_id) {
+    ack = [s, packet = Ack(*p.ack_id, json::object{{"ok", true}})] { s->Deliver(packet); };
+  }
   WakeBatch batch;  // write the replay after the hub's lock is released
   auto joined = hub_.Join(s.get(), room, ack);
   if (!joined.ok()) {

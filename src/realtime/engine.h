@@ -82,7 +82,9 @@ class Session final : public Member {
   // Queues a packet and kicks the active transport. Dropped once closed; a
   // queue over its byte limit marks the session for closing (a client that
   // does not read must not grow our memory).
-  void Deliver(const Packet& packet) override;
+  void Deliver(const Packet& packet);
+  // A room event, as the Socket.IO EVENT packet 42["<name>",{...}].
+  void Deliver(const RoomEventPtr& event) override;
   // Moves the queued packets to the end of `out` (the WebSocket writer).
   void TakeQueued(std::vector<Packet>* out);
   bool closed() const;

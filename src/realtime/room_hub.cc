@@ -24,7 +24,7 @@ void RoomHub::RemoveMember(Member* m) {
   members_.erase(it);
 }
 
-Result<int> RoomHub::Join(Member* m, const std::string& room, const Packet& after) {
+Result<int> RoomHub::Join(Member* m, const std::string& room, const std::function<void()>& after) {
   LoadHistory(room);
   std::lock_guard lock(mu_);
   auto it = members_.find(m);
@@ -32,7 +32,7 @@ Result<int> RoomHub::Join(Member* m, const std::string& room, const Packet& afte
   auto& rooms = it->second.rooms;
   if (std::find(rooms.begin(), rooms.end(), room) != rooms.end()) {
     // Already in: replaying again would hand the socket duplicates.
-    if (after) m->Deliver(after);
+    if (after) after();
     return 0;
   }
   if (static_cast<int>(rooms.size()) >= options_.max_rooms_per_member)
@@ -46,11 +46,11 @@ Result<int> RoomHub::Join(Member* m, const std::string& room, const Packet& afte
     const Log& log = lit->second;
     const size_t n = log.entries.size();
     for (size_t k = 0; k < n; ++k) {
-      m->Deliver(log.entries[(log.head + k) % n].packet);
+      m->Deliver(log.entries[(log.head + k) % n]);
       ++replayed;
     }
   }
-  if (after) m->Deliver(after);
+  if (after) after();
   return replayed;
 }
 
@@ -116,24 +116,24 @@ Result<json::object> ParseObject(const std::string& payload) {
 
 }  // namespace
 
-Packet RoomHub::Append(Log& log, const std::string& event, json::object obj, int64_t timestamp_ms,
-                       uint64_t* seq) {
-  if (*seq != 0 && *seq <= log.last_seq) return Packet{};  // seen already
+RoomEventPtr RoomHub::Append(Log& log, const std::string& event, json::object obj, int64_t timestamp_ms,
+                             uint64_t* seq) {
+  if (*seq != 0 && *seq <= log.last_seq) return nullptr;  // seen already
   if (*seq == 0) *seq = log.last_seq + 1;
   log.last_seq = *seq;
   obj["timestamp"] = timestamp_ms;
   obj["seq"] = *seq;
-  Packet packet = MakePacket(EncodeEvent(event, json_text::Serialize(obj)));
+  auto kept = std::make_shared<const RoomEvent>(RoomEvent{event, json_text::Serialize(obj), *seq});
   const size_t cap = static_cast<size_t>(std::max(0, options_.replay_size));
   if (cap > 0) {
     if (log.entries.size() < cap) {
-      log.entries.push_back(Entry{*seq, packet});
+      log.entries.push_back(kept);
     } else {
-      log.entries[log.head] = Entry{*seq, packet};
+      log.entries[log.head] = kept;
       log.head = (log.head + 1) % cap;
     }
   }
-  return packet;
+  return kept;
 }
 
 Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& event,
@@ -142,10 +142,10 @@ Result<uint64_t> RoomHub::Publish(const std::string& room, const std::string& ev
   VS_ASSIGN_OR_RETURN(json::object obj, ParseObject(payload));
   std::lock_guard lock(mu_);
   Log& log = LogFor(room);
-  Packet packet = Append(log, event, std::move(obj), timestamp_ms, &seq);
-  if (!packet) return seq;
+  RoomEventPtr kept = Append(log, event, std::move(obj), timestamp_ms, &seq);
+  if (!kept) return seq;
   if (auto rit = rooms_.find(room); rit != rooms_.end()) {
-    for (Member* m : rit->second) m->Deliver(packet);
+    for (Member* m : rit->second) m->Deliver(kept);
   }
   return seq;
 }
@@ -177,7 +177,7 @@ void RoomHub::LoadHistory(const std::string& room) {
   log.head = 0;
   log.last_seq = 0;
   for (auto& [h, obj] : past) {
-    if (!live.empty() && h.seq >= live.front().seq) continue;
+    if (!live.empty() && h.seq >= live.front()->seq) continue;
     uint64_t seq = h.seq;
     (void)Append(log, h.event, std::move(obj), h.timestamp_ms, &seq);
   }
@@ -200,14 +200,14 @@ size_t RoomHub::room_size(const std::string& room) const {
   return it == rooms_.end() ? 0 : it->second.size();
 }
 
-std::vector<Packet> RoomHub::replay_buffer(const std::string& room) const {
+std::vector<RoomEventPtr> RoomHub::replay_buffer(const std::string& room) const {
   std::lock_guard lock(mu_);
-  std::vector<Packet> out;
+  std::vector<RoomEventPtr> out;
   auto it = logs_.find(room);
   if (it == logs_.end()) return out;
   const Log& log = it->second;
   const size_t n = log.entries.size();
-  for (size_t k = 0; k < n; ++k) out.push_back(log.entries[(log.head + k) % n].packet);
+  for (size_t k = 0; k < n; ++k) out.push_back(log.entries[(log.head + k) % n]);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -21,15 +22,24 @@
 #include <boost/json/object.hpp>
 
 #include "core/result.h"
-#include "realtime/protocol.h"
 
 namespace vs::realtime {
 
-// Something that can be in rooms: a Socket.IO socket.
+// One published event as the hub keeps and hands it out: each transport
+// (Socket.IO, Server-Sent Events) encodes it for its own wire. Immutable and
+// shared by every member of the room.
+struct RoomEvent {
+  std::string name;  // "video-status", "processing-progress"
+  std::string data;  // the JSON object, "seq" and "timestamp" included
+  uint64_t seq = 0;
+};
+using RoomEventPtr = std::shared_ptr<const RoomEvent>;
+
+// Something that can be in rooms: a Socket.IO socket, an event stream.
 class Member {
  public:
   virtual ~Member() = default;
-  virtual void Deliver(const Packet& packet) = 0;
+  virtual void Deliver(const RoomEventPtr& event) = 0;
 };
 
 struct RoomHubOptions {
@@ -49,17 +59,18 @@ class RoomHub {
   void RemoveMember(Member* m);
 
   // Joins `room` and, if the member was not in it yet, delivers the room's
-  // buffered events in order, then `after` (e.g. the join's ack), all before
-  // any event published later. Returns the number of replayed events.
+  // buffered events in order, then runs `after` (e.g. sends the join's ack),
+  // all before any event published later (`after` runs under the hub's
+  // lock: it must only queue). Returns the number of replayed events.
   // Errors: "too_many_rooms", "not_a_member".
-  Result<int> Join(Member* m, const std::string& room, const Packet& after = nullptr);
+  Result<int> Join(Member* m, const std::string& room, const std::function<void()>& after = {});
   // Leaving a room the member is not in is not an error.
   void Leave(Member* m, const std::string& room);
   void LeaveAll(Member* m);  // stays a member (Socket.IO DISCONNECT)
 
   // Adds "seq" (per room, from 1) and "timestamp" (ms) to the JSON object
-  // `payload`, keeps the event for replay and delivers
-  // 42["<event>",{...payload, seq, timestamp}] to the room's members.
+  // `payload`, keeps the event for replay and delivers it to the room's
+  // members.
   // `seq` 0 numbers the event here; a non-zero `seq` was given by a shared
   // fan-out (every process sees the same numbers) and an event at or below
   // the room's last one is a duplicate and is dropped. Returns the sequence
@@ -82,14 +93,11 @@ class RoomHub {
 
   // Introspection for tests and metrics.
   size_t room_size(const std::string& room) const;
-  std::vector<Packet> replay_buffer(const std::string& room) const;
+  std::vector<RoomEventPtr> replay_buffer(const std::string& room) const;
   size_t replay_rooms() const;
 
  private:
-  struct Entry {
-    uint64_t seq;
-    Packet packet;
-  };
+  using Entry = RoomEventPtr;
   struct Log {
     uint64_t last_seq = 0;
     bool history_loaded = false;
@@ -102,9 +110,9 @@ class RoomHub {
   };
 
   Log& LogFor(const std::string& room);  // creates, touches, evicts
-  // Numbers, formats and keeps one event (lock held); null when `*seq`
-  // says it was seen already.
-  Packet Append(Log& log, const std::string& event, boost::json::object obj, int64_t timestamp_ms,
+  // Numbers and keeps one event (lock held); null when `*seq` says it was
+  // seen already.
+  RoomEventPtr Append(Log& log, const std::string& event, boost::json::object obj, int64_t timestamp_ms,
                 uint64_t* seq);
   void LoadHistory(const std::string& room);
   void LeaveLocked(Member* m, MemberRooms& mr, const std::string& room);

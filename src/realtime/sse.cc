@@ -50,19 +50,16 @@ class Stream final : public Member, public std::enable_shared_from_this<Stream> 
   Stream(tcp::socket sock, uint64_t after_seq) : sock_(std::move(sock)), after_seq_(after_seq) {}
 
   // Called by the hub with its lock held: only queues.
-  void Deliver(const Packet& packet) override {
-    // The members of a room get the same packet one after the other, under
-    // the hub's lock: convert it once per thread, not once per stream.
-    thread_local Packet last;
+  void Deliver(const RoomEventPtr& event) override {
+    if (!event || event->seq <= after_seq_) return;  // the client had it before it reconnected
+    // The members of a room get the same event one after the other, under
+    // the hub's lock: encode it once per thread, not once per stream.
+    thread_local RoomEventPtr last;
     thread_local std::string frame;
-    thread_local uint64_t seq = 0;
-    thread_local bool ok = false;
-    if (!packet) return;
-    if (packet != last) {
-      last = packet;
-      ok = SseFrame(*packet, &frame, &seq);
+    if (event != last) {
+      last = event;
+      frame = SseFrame(*event);
     }
-    if (!ok || seq <= after_seq_) return;  // not an event, or the client had it before it reconnected
     Send(frame);
   }
 
@@ -300,25 +297,19 @@ class SseHandlerImpl final : public SseHandler {
 
 }  // namespace
 
-bool SseFrame(const std::string& packet, std::string* frame, uint64_t* seq) {
-  if (packet.size() < 4 || packet.compare(0, 2, "42") != 0) return false;
-  boost::system::error_code ec;
-  json::value v = json::parse(std::string_view(packet).substr(2), ec);
-  if (ec || !v.is_array() || v.as_array().size() != 2 || !v.as_array()[0].is_string() ||
-      !v.as_array()[1].is_object())
-    return false;
-  const json::object& payload = v.as_array()[1].as_object();
-  const json::value* s = payload.if_contains("seq");
-  if (s == nullptr || !s->is_number()) return false;
-  *seq = s->to_number<uint64_t>(ec);
-  if (ec) return false;
+std::string SseFrame(const RoomEvent& e) {
   // JSON text never holds a raw newline (they are escaped in strings), so the
-  // payload is one data line.
-  frame->clear();
-  *frame += "id: " + std::to_string(*seq) + "\nevent: ";
-  *frame += std::string_view(v.as_array()[0].as_string());
-  *frame += "\ndata: " + json_text::Serialize(payload) + "\n\n";
-  return true;
+  // data is one line.
+  std::string frame;
+  frame.reserve(e.name.size() + e.data.size() + 40);
+  frame += "id: ";
+  frame += std::to_string(e.seq);
+  frame += "\nevent: ";
+  frame += e.name;
+  frame += "\ndata: ";
+  frame += e.data;
+  frame += "\n\n";
+  return frame;
 }
 
 std::unique_ptr<SseHandler> NewSseHandler(Engine& engine) { return std::make_unique<SseHandlerImpl>(engine); }

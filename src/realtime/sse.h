@@ -11,6 +11,7 @@
 
 #include "http/upgrade.h"
 #include "realtime/engine.h"
+#include "realtime/room_hub.h"
 
 namespace vs::realtime {
 
@@ -23,9 +24,7 @@ class SseHandler : public http::UpgradeHandler {
 
 std::unique_ptr<SseHandler> NewSseHandler(Engine& engine);
 
-// "42[\"name\",{...,\"seq\":N,...}]" (a room event as the hub sends it) as
-// an SSE frame "id: N\nevent: name\ndata: {...}\n\n"; false for anything
-// else. Exposed for tests.
-bool SseFrame(const std::string& packet, std::string* frame, uint64_t* seq);
+// A room event as an SSE frame "id: <seq>\nevent: <name>\ndata: {...}\n\n".
+std::string SseFrame(const RoomEvent& event);
 
 }  // namespace vs::realtime

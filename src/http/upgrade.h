@@ -32,7 +32,8 @@ class UpgradeHandler {
   virtual bool MayTake(std::string_view /*target*/) const { return false; }
   // Takes the connection over: performs the WebSocket handshake on `stream`
   // (bytes already read past the headers are in `buffer`) and owns it until
-  // it closes. Runs on the connection's strand.
+  // it closes. Runs on the connection's thread (its io_context has one
+  // thread, so no strand is needed).
   virtual boost::asio::awaitable<void> Upgrade(
       boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer,
       boost::beast::http::request<boost::beast::http::empty_body> req, Request parsed) = 0;

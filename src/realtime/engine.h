@@ -5,7 +5,7 @@
 // feed it client packets and drain its queues.
 //
 // Thread-safe: polling requests arrive on the HTTP server's threads,
-// WebSocket frames on their connection strands, events and timers on the
+// WebSocket frames on their connections' threads, events and timers on the
 // realtime thread. Lock order: registry -> hub -> session; nothing calls out
 // (answers a poll, wakes a WebSocket) while holding a session's lock.
 #pragma once

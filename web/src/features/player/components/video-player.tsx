@@ -1,14 +1,11 @@
 import { useMemo, useRef } from 'react';
 import { Alert } from '@/components/ui/alert';
-import type { Rendition } from '@/lib/video';
 import { usePlayerEngine } from '../hooks/use-player-engine';
+import type { PlayerSources } from '../lib/engine-shared';
 import { QualityPicker } from './quality-picker';
 
-export interface VideoPlayerProps {
+export interface VideoPlayerProps extends PlayerSources {
   title: string;
-  manifestUrl: string | null;
-  hlsUrl: string | null;
-  renditions: Rendition[];
   poster?: string | null;
 }
 

@@ -1,6 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { EngineFactory, EngineKind, PlayerEngine } from '../lib/engine';
+import type { EngineFactory } from '../lib/engine';
+import type { EngineKind, PlayerEngine } from '../lib/engine-shared';
 import { usePlayerEngine } from './use-player-engine';
 
 // Engine code loads asynchronously; each call hands back a promise the test
@@ -50,7 +51,7 @@ describe('usePlayerEngine', () => {
 
     expect(factoryA).not.toHaveBeenCalled(); // it would have taken the <video> over
     expect(factoryB).toHaveBeenCalledTimes(1);
-    expect(factoryB.mock.calls[0][1]).toBe(b);
+    expect(factoryB.mock.calls[0][1]).toEqual(b);
     expect(engineB.destroy).not.toHaveBeenCalled();
     unmount();
     expect(engineB.destroy).toHaveBeenCalledTimes(1);

@@ -1,20 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
-import type { Rendition } from '@/lib/video';
-import {
-  chooseEngine,
-  loadEngine,
-  detectSupport,
-  labelFor,
-  type EngineKind,
-  type PlayerEngine,
-  type QualityLevel,
-} from '../lib/engine';
-
-export interface PlayerSources {
-  manifestUrl: string | null;
-  hlsUrl: string | null;
-  renditions: Rendition[];
-}
+import { chooseEngine, detectSupport, loadEngine } from '../lib/engine';
+import { labelFor, type EngineKind, type PlayerEngine, type PlayerSources, type QualityLevel } from '../lib/engine-shared';
 
 declare global {
   interface Window {
@@ -41,6 +27,7 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
   const [selected, setSelected] = useState<'auto' | number>('auto');
   const [rendered, setRendered] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { manifestUrl, hlsUrl } = src;
   const renditionsRef = useRef(src.renditions);
   renditionsRef.current = src.renditions;
 
@@ -60,8 +47,11 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
     setLevels([]);
     setSelected('auto');
     setRendered(null);
+    // A new source means a new engine; renditions only affect labels, so the
+    // engine gets the ones known now and a change of them alone keeps it.
+    const sources: PlayerSources = { manifestUrl, hlsUrl, renditions: renditionsRef.current };
     const preferred = new URLSearchParams(window.location.search).get('engine');
-    const chosen = chooseEngine(src, detectSupport(video), preferred);
+    const chosen = chooseEngine(sources, detectSupport(video), preferred);
     if (!chosen) {
       setError('This browser cannot play these streams. Try a current version of Chrome, Firefox, Edge or Safari.');
       return undefined;
@@ -77,7 +67,7 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
         // A superseded run must not attach at all: its engine, destroyed
         // later, would detach the <video> from the engine that replaced it.
         if (cancelled) return;
-        engineRef.current = factory(video, src, {
+        engineRef.current = factory(video, sources, {
           onLevels: refresh,
           onSwitch: refresh,
           onError: (m) => !cancelled && setError(m),
@@ -96,8 +86,7 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
       engineRef.current = null;
       setKind(null);
     };
-    // A new source means a new engine; renditions only affect labels.
-  }, [src.manifestUrl, src.hlsUrl, videoRef, computeRendered]);
+  }, [manifestUrl, hlsUrl, videoRef, computeRendered]);
 
   const select = useCallback((value: 'auto' | number) => {
     setSelected(value);

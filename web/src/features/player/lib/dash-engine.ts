@@ -1,7 +1,7 @@
 import * as dashModule from 'dashjs';
 import type { MediaPlayerClass } from 'dashjs';
 import type { Rendition } from '@/lib/video';
-import { labelFor, sortLevels, type EngineEvents, type PlayerEngine, type QualityLevel } from './engine';
+import { labelFor, sortLevels, type EngineEvents, type PlayerEngine, type QualityLevel } from './engine-shared';
 
 // dash.js ships as a UMD bundle; depending on the bundler its API is the
 // namespace itself or its default export.

@@ -1,46 +1,7 @@
-import type { Rendition } from '@/lib/video';
+import type { EngineEvents, EngineKind, PlayerEngine, PlayerSources } from './engine-shared';
 
-// A player engine drives one <video> element: dash.js for DASH, hls.js for
-// HLS where Media Source Extensions exist, or the browser itself for HLS
-// (Safari on iPhone). The component talks only to this interface.
-
-export interface QualityLevel {
-  /** The engine's own index for this level. */
-  index: number;
-  width: number;
-  height: number;
-  bitrate: number;
-  /** "1080p", "720p", … */
-  label: string;
-}
-
-export type EngineKind = 'dash' | 'hls' | 'native';
-
-export interface EngineEvents {
-  /** The list of levels is known or changed. */
-  onLevels(): void;
-  /** Another level is now rendering, or auto/manual changed. */
-  onSwitch(): void;
-  onError(message: string): void;
-}
-
-export interface PlayerEngine {
-  readonly kind: EngineKind;
-  /** Highest first. Empty when the engine cannot choose (native HLS). */
-  levels(): QualityLevel[];
-  /** The level on screen, as far as the engine knows. */
-  renderedIndex(): number | null;
-  autoEnabled(): boolean;
-  /** A fixed level, switched at once (the buffer is flushed), or back to adaptive. */
-  setLevel(index: number | 'auto'): void;
-  destroy(): void;
-}
-
-export interface EngineSources {
-  manifestUrl: string | null;
-  hlsUrl: string | null;
-  renditions: Rendition[];
-}
+// Chooses and loads a player engine. The engines import only engine-shared.ts,
+// never this file: each is a separate chunk that loadEngine() imports lazily.
 
 export interface BrowserSupport {
   /** Classic MediaSource (dash.js needs it). */
@@ -61,7 +22,7 @@ export function detectSupport(video?: HTMLVideoElement): BrowserSupport {
 }
 
 /** Which engine to use: the preferred one if it can work here, else DASH, else HLS. */
-export function chooseEngine(src: EngineSources, support: BrowserSupport, preferred?: string | null): EngineKind | null {
+export function chooseEngine(src: PlayerSources, support: BrowserSupport, preferred?: string | null): EngineKind | null {
   const can: Record<EngineKind, boolean> = {
     dash: Boolean(src.manifestUrl) && support.mse,
     hls: Boolean(src.hlsUrl) && support.anyMse,
@@ -74,20 +35,8 @@ export function chooseEngine(src: EngineSources, support: BrowserSupport, prefer
   return null;
 }
 
-/** A rung's name: the server's rendition name when sizes match, else "<short side>p". */
-export function labelFor(width: number, height: number, renditions: Rendition[]): string {
-  const hit = renditions.find((r) => r.width === width && r.height === height);
-  if (hit) return hit.name;
-  if (!width || !height) return `${height || width}p`;
-  return `${Math.min(width, height)}p`;
-}
-
-export function sortLevels(levels: QualityLevel[]): QualityLevel[] {
-  return [...levels].sort((a, b) => b.height * b.width - a.height * a.width || b.bitrate - a.bitrate);
-}
-
 /** Builds an engine on a <video>; attaching happens inside, at once. */
-export type EngineFactory = (video: HTMLVideoElement, src: EngineSources, events: EngineEvents) => PlayerEngine;
+export type EngineFactory = (video: HTMLVideoElement, src: PlayerSources, events: EngineEvents) => PlayerEngine;
 
 /**
  * Loads an engine's code (a separate chunk) without touching any <video>.

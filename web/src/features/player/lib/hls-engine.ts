@@ -1,6 +1,6 @@
 import Hls from 'hls.js';
 import type { Rendition } from '@/lib/video';
-import { labelFor, sortLevels, type EngineEvents, type PlayerEngine } from './engine';
+import { labelFor, sortLevels, type EngineEvents, type PlayerEngine } from './engine-shared';
 
 export function createHlsEngine(video: HTMLVideoElement, url: string, renditions: Rendition[], events: EngineEvents): PlayerEngine {
   const hls = new Hls({ capLevelToPlayerSize: false, startLevel: -1 });
@@ -17,6 +17,7 @@ export function createHlsEngine(video: HTMLVideoElement, url: string, renditions
     seekAfterFlush = false;
     // The buffer is gone but the decoder still holds frames of the old
     // level; a seek to where we are drops them too.
+    // eslint-disable-next-line no-self-assign -- the assignment is the seek: it is what makes the decoder let go of the old level's frames.
     video.currentTime = video.currentTime;
   });
   hls.on(Hls.Events.ERROR, (_e, data) => {

@@ -1,4 +1,4 @@
-import type { EngineEvents, PlayerEngine } from './engine';
+import type { EngineEvents, PlayerEngine } from './engine-shared';
 
 /** The browser plays HLS itself (Safari, iPhone): it picks the quality; we only show it. */
 export function createNativeEngine(video: HTMLVideoElement, url: string, events: EngineEvents): PlayerEngine {

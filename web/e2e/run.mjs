@@ -6,13 +6,19 @@
 //   VS_MEDIA_DIR  sample clips         (default ../../shared/media, from web/)
 //   WEB_DIST      built UI             (default web/dist)
 //   CHROMIUM      browser executable   (default /usr/bin/chromium)
-//   E2E_KEEP=1    keep the temporary data folder
+//   E2E_KEEP=1    keep the temporary data folders
+//
+// Two server runs: first with the embedded defaults (local disk), then with
+// uploads and outputs in an S3 bucket served by s3rver (from tests/node:
+// run scripts/setup-node-tests first, as `make test` does), where the
+// browser PUTs the file straight to the bucket through a presigned URL.
 //
 // Prints one line per test, then `N passed, M failed`; exits 1 on failure.
-// Screenshots and the server's log go to e2e/artifacts/.
+// Screenshots and the logs go to e2e/artifacts/ (the S3 run's with s3-).
 
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +31,8 @@ const webDist = path.resolve(webDir, process.env.WEB_DIST ?? 'dist');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = path.join(webDir, 'e2e', 'artifacts');
 const clip = path.join(mediaDir, 'src-720p25-6s-noaudio.mp4');
+const s3rverScript = path.resolve(webDir, '../tests/node/node_modules/s3rver/bin/s3rver.js');
+const S3_BUCKET = 'videos';
 
 const RATE_LIMITS = 'upload=1000/60,general=1000/60,status=1000/60,search=1000/60,streaming=10000/60';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -56,11 +64,11 @@ function assert(cond, message) {
 
 // --- the server ---------------------------------------------------------------
 
-async function startServer() {
+async function startServer({ env = {}, logName = 'server.log' } = {}) {
   // Another engineer may be relinking the binary: give it a moment to appear.
   await waitFor(`the server binary at ${binary}`, () => existsSync(binary), { timeout: 60_000, interval: 500 });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vs-e2e-data-'));
-  const logFile = createWriteStream(path.join(artifacts, 'server.log'));
+  const logFile = createWriteStream(path.join(artifacts, logName));
   const child = spawn(binary, ['serve'], {
     env: {
       ...process.env,
@@ -69,6 +77,7 @@ async function startServer() {
       HOST: '127.0.0.1',
       WEB_DIST: webDist,
       RATE_LIMITS,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -90,18 +99,118 @@ async function startServer() {
     base,
     pid: child.pid,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid, 'SIGTERM');
-        const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-        if (!done) {
-          process.kill(child.pid, 'SIGKILL');
-          await exited;
-        }
-      }
+      await stopChild(child, exited);
       logFile.end();
       if (!process.env.E2E_KEEP) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** SIGTERM the child by its PID, SIGKILL it if it is still there after 5 s. */
+async function stopChild(child, exited) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  process.kill(child.pid, 'SIGTERM');
+  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+  if (!done) {
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+  }
+}
+
+function freeLoopbackPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// The rule a browser upload straight to the bucket needs (as scripts/cluster
+// and tests/support/s3rver_server.cc configure it): a presigned PUT with
+// Content-Type from any origin, and reads of the results.
+const CORS_XML =
+  '<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod>' +
+  '<AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>Content-Type</AllowedHeader>' +
+  '<AllowedHeader>Range</AllowedHeader><ExposeHeader>ETag</ExposeHeader></CORSRule></CORSConfiguration>\n';
+
+/** s3rver on a free loopback port, with the bucket S3_BUCKET and CORS_XML. */
+async function startS3rver() {
+  assert(
+    existsSync(s3rverScript),
+    `s3rver is not installed (no ${s3rverScript}): run scripts/setup-node-tests (make test runs it first)`,
+  );
+  const dir = mkdtempSync(path.join(tmpdir(), 'vs-e2e-s3-'));
+  writeFileSync(path.join(dir, 'cors.xml'), CORS_XML);
+  mkdirSync(path.join(dir, 'data'));
+  const logFile = createWriteStream(path.join(artifacts, 's3rver.log'));
+  // The port is picked free and then handed over, so another process may
+  // take it in between: try again with a new one if s3rver cannot start.
+  for (let attempt = 1; ; ++attempt) {
+    const port = await freeLoopbackPort();
+    // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation
+    // tokens with DES, which Node >= 17 only offers from the legacy provider.
+    const child = spawn(
+      process.execPath,
+      ['--openssl-legacy-provider', s3rverScript, '--directory', path.join(dir, 'data'), '--address', '127.0.0.1',
+        '--port', String(port), '--silent', '--configure-bucket', S3_BUCKET, path.join(dir, 'cors.xml')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk.toString();
+      logFile.write(chunk);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const origin = `http://127.0.0.1:${port}`;
+    try {
+      await Promise.race([
+        waitFor(`s3rver to answer on ${origin}`, async () => (await fetch(`${origin}/${S3_BUCKET}?list-type=2`)).ok, {
+          timeout: 30_000,
+          interval: 100,
+        }),
+        exited.then(({ code, signal }) => {
+          throw new Error(`s3rver exited before answering (code ${code}, signal ${signal}):\n${output.slice(-2000)}`);
+        }),
+      ]);
+      // Whoever answered, it must be ours (not another server that took the port).
+      await sleep(200);
+      assert(child.exitCode === null && child.signalCode === null, `s3rver exited after starting:\n${output.slice(-2000)}`);
+    } catch (e) {
+      await stopChild(child, exited);
+      if (attempt < 3) {
+        log(`  s3rver did not start on port ${port}, trying another port: ${e.message}`);
+        continue;
+      }
+      logFile.end();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return {
+      origin,
+      port,
+      pid: child.pid,
+      /** The keys under `prefix` with their sizes (s3rver checks no signature). */
+      async list(prefix) {
+        const res = await fetch(`${origin}/${S3_BUCKET}?list-type=2&prefix=${encodeURIComponent(prefix)}`);
+        assert(res.ok, `listing ${prefix} answered ${res.status}`);
+        const xml = await res.text();
+        return [...xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].map(([, c]) => ({
+          key: c.match(/<Key>([^<]*)<\/Key>/)?.[1],
+          size: Number(c.match(/<Size>(\d+)<\/Size>/)?.[1]),
+        }));
+      },
+      async stop() {
+        await stopChild(child, exited);
+        logFile.end();
+        if (!process.env.E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
 }
 
 // --- the tests ----------------------------------------------------------------
@@ -124,7 +233,7 @@ async function uploadThroughApi(base, title) {
 }
 
 const results = [];
-const state = { videoId: null, title: null };
+const state = { videoId: null, title: null, s3VideoId: null };
 // Uploading and processing a clip takes a few seconds; 4 minutes leaves room
 // for a slow, busy CI machine.
 const TEST_TIMEOUT_MS = 240_000;
@@ -160,18 +269,10 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-async function main() {
-  assert(existsSync(path.join(webDist, 'index.html')), `no built UI at ${webDist}: run \`npm run build\` first`);
-  assert(existsSync(clip), `sample clip missing: ${clip} (set VS_MEDIA_DIR)`);
-  assert(existsSync(chromiumPath), `no browser at ${chromiumPath}: run scripts/setup-web (installs Debian's chromium)`);
-  rmSync(artifacts, { recursive: true, force: true });
-  mkdirSync(artifacts, { recursive: true });
-
-  const server = await startServer();
-  log(`server ${server.base} (pid ${server.pid})`);
+/** Chromium on a fresh profile, its page logging to e2e/artifacts/<prefix>*.log. */
+async function openBrowser(base, prefix = '') {
   const profile = mkdtempSync(path.join(tmpdir(), 'vs-e2e-chromium-'));
   let context;
-  const pageErrors = [];
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
@@ -188,39 +289,128 @@ async function main() {
         '--autoplay-policy=no-user-gesture-required',
       ],
       viewport: { width: 1280, height: 900 },
-      baseURL: server.base,
+      baseURL: base,
     });
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(20_000);
-    const consoleLog = createWriteStream(path.join(artifacts, 'console.log'));
-    page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
-    page.on('pageerror', (e) => {
-      pageErrors.push(e);
-      consoleLog.write(`[pageerror] ${e.stack ?? e}\n`);
-    });
-    const requests = [];
-    page.on('request', (r) => requests.push(r.url()));
-    const networkLog = createWriteStream(path.join(artifacts, 'network.log'));
-    const t0 = Date.now();
-    page.on('response', async (r) => {
-      const url = r.url().replace(server.base, '');
-      let body = '';
-      if (url.startsWith('/api/')) body = (await r.text().catch(() => '')).slice(0, 200);
-      networkLog.write(`${((Date.now() - t0) / 1000).toFixed(2)} ${r.request().method()} ${url} ${r.status()} ${body}\n`);
-    });
-
-    await runTests(page, server, requests);
-
-    await test('no uncaught errors in the page', () => {
-      assert(pageErrors.length === 0, `uncaught: ${pageErrors.map((e) => e.message).join('; ')}`);
-    });
-    consoleLog.end();
-    networkLog.end();
-  } finally {
-    await context?.close().catch(() => undefined);
+  } catch (e) {
     rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  const pageErrors = [];
+  const consoleLog = createWriteStream(path.join(artifacts, `${prefix}console.log`));
+  page.on('console', (m) => consoleLog.write(`[${m.type()}] ${m.text()}\n`));
+  page.on('pageerror', (e) => {
+    pageErrors.push(e);
+    consoleLog.write(`[pageerror] ${e.stack ?? e}\n`);
+  });
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  const networkLog = createWriteStream(path.join(artifacts, `${prefix}network.log`));
+  const t0 = Date.now();
+  page.on('response', async (r) => {
+    const url = r.url().replace(base, '');
+    let body = '';
+    if (url.startsWith('/api/')) body = (await r.text().catch(() => '')).slice(0, 200);
+    networkLog.write(`${((Date.now() - t0) / 1000).toFixed(2)} ${r.request().method()} ${url} ${r.status()} ${body}\n`);
+  });
+  return {
+    page,
+    requests,
+    pageErrors,
+    async close() {
+      await context.close().catch(() => undefined);
+      consoleLog.end();
+      networkLog.end();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+function checkPrerequisites() {
+  assert(existsSync(path.join(webDist, 'index.html')), `no built UI at ${webDist}: run \`npm run build\` first`);
+  assert(existsSync(clip), `sample clip missing: ${clip} (set VS_MEDIA_DIR)`);
+  assert(existsSync(chromiumPath), `no browser at ${chromiumPath}: run scripts/setup-web (installs Debian's chromium)`);
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+}
+
+/** The first run: the embedded defaults, uploads to the server's own disk. */
+async function main() {
+  const server = await startServer();
+  log(`server ${server.base} (pid ${server.pid})`);
+  let browser;
+  try {
+    browser = await openBrowser(server.base);
+    await runTests(browser.page, server, browser.requests);
+    await test('no uncaught errors in the page', () => {
+      assert(browser.pageErrors.length === 0, `uncaught: ${browser.pageErrors.map((e) => e.message).join('; ')}`);
+    });
+  } finally {
+    await browser?.close();
     await server.stop();
   }
+}
+
+/** The second run: s3rver, and the server keeping uploads and outputs in its bucket. */
+async function mainS3() {
+  log('S3 run: s3rver, and the server with S3_BUCKET');
+  const s3 = await startS3rver();
+  let server;
+  let browser;
+  try {
+    log(`s3rver ${s3.origin} (pid ${s3.pid}), bucket ${S3_BUCKET}`);
+    server = await startServer({
+      logName: 's3-server.log',
+      env: {
+        S3_BUCKET,
+        S3_ENDPOINT: s3.origin,
+        S3_PUBLIC_ENDPOINT: '', // browsers reach s3rver at S3_ENDPOINT too
+        S3_ACCESS_KEY_ID: 'S3RVER',
+        S3_SECRET_ACCESS_KEY: 'S3RVER',
+        WORKERS: '1',
+      },
+    });
+    log(`server ${server.base} (pid ${server.pid})`);
+    browser = await openBrowser(server.base, 's3-');
+    await runS3Tests(browser.page, server, s3, browser.requests);
+    await test('S3: no uncaught errors in the page', () => {
+      assert(browser.pageErrors.length === 0, `uncaught: ${browser.pageErrors.map((e) => e.message).join('; ')}`);
+    });
+  } finally {
+    // Newest first: the browser, the server, then the bucket it uses.
+    await browser?.close();
+    await server?.stop();
+    await s3.stop();
+  }
+}
+
+/** From the upload page with a READY video: its watch page plays it. */
+async function checkWatchPlays(page, videoId, shotName) {
+  await page.getByTestId('watch-link').click();
+  await page.waitForURL(`**/videos/${videoId}`);
+  const video = page.getByTestId('video-player');
+  await video.waitFor();
+  await waitFor('the quality list', () => page.evaluate(() => window.__vsPlayer?.qualities().length > 0));
+  await page.evaluate(() => {
+    const v = document.querySelector('[data-testid="video-player"]');
+    v.muted = true;
+    v.play().catch(() => undefined);  // not awaited: see checkSwitching
+  });
+  const played = await waitFor(
+    'playback to advance',
+    () =>
+      page.evaluate(() => {
+        const v = document.querySelector('[data-testid="video-player"]');
+        const frames = v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+        return v.currentTime > 0.5 && frames > 0 ? { t: v.currentTime, frames, h: v.videoHeight } : null;
+      }),
+    { timeout: 20_000 },
+  );
+  log(`  playing: currentTime ${played.t.toFixed(2)} s, ${played.frames} frames, ${played.h}p, engine ${await page.evaluate(() => window.__vsPlayer.engine())}`);
+  await page.getByTestId('video-facts').waitFor();
+  await page.getByTestId('status-timeline').waitFor();
+  await shot(page, shotName);
 }
 
 async function runTests(page, server, requests) {
@@ -306,32 +496,7 @@ async function runTests(page, server, requests) {
     await shot(page, '03-upload-ready');
   });
 
-  await test('the watch page plays the video', async () => {
-    await page.getByTestId('watch-link').click();
-    await page.waitForURL(`**/videos/${state.videoId}`);
-    const video = page.getByTestId('video-player');
-    await video.waitFor();
-    await waitFor('the quality list', () => page.evaluate(() => window.__vsPlayer?.qualities().length > 0));
-    await page.evaluate(() => {
-      const v = document.querySelector('[data-testid="video-player"]');
-      v.muted = true;
-      v.play().catch(() => undefined);  // not awaited: see checkSwitching
-    });
-    const played = await waitFor(
-      'playback to advance',
-      () =>
-        page.evaluate(() => {
-          const v = document.querySelector('[data-testid="video-player"]');
-          const frames = v.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
-          return v.currentTime > 0.5 && frames > 0 ? { t: v.currentTime, frames, h: v.videoHeight } : null;
-        }),
-      { timeout: 20_000 },
-    );
-    log(`  playing: currentTime ${played.t.toFixed(2)} s, ${played.frames} frames, ${played.h}p, engine ${await page.evaluate(() => window.__vsPlayer.engine())}`);
-    await page.getByTestId('video-facts').waitFor();
-    await page.getByTestId('status-timeline').waitFor();
-    await shot(page, '04-watch');
-  }, { needs: 'videoId' });
+  await test('the watch page plays the video', () => checkWatchPlays(page, state.videoId, '04-watch'), { needs: 'videoId' });
 
   // Auto usually starts low; go to the top rung first so that picking 360p
   // is a real change, then to 360p. Each must be on screen at once (the
@@ -515,14 +680,142 @@ async function runTests(page, server, requests) {
   });
 }
 
-let fatal = null;
+async function runS3Tests(page, server, s3, requests) {
+  const serverOrigin = new URL(server.base).origin;
+  let uploaded = null; // { id, put: { url, headers } }
+
+  await test('S3: the UI uploads a clip straight to the bucket and reaches READY', async () => {
+    await page.goto('/');
+    const title = `E2E S3 clip ${Date.now().toString(36)}`;
+    const puts = [];
+    const onRequest = (r) => {
+      if (r.method() === 'PUT') puts.push(r);
+    };
+    page.on('request', onRequest);
+    const presigned = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/upload/generate-presigned-url',
+      { timeout: 30_000 },
+    );
+    // Slowed down as in the first run, so that the upload's progress events
+    // (which make the cross-origin PUT need a CORS preflight) have time to show.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 256 * 1024,
+    });
+    await page.evaluate(() => {
+      const seen = [];
+      window.__e2e = { percents: seen };
+      new MutationObserver(() => {
+        const p = document.querySelector('[data-testid="upload-percent"]')?.textContent;
+        if (p && seen[seen.length - 1] !== p) seen.push(p);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    try {
+      await page.getByTestId('upload-input').setInputFiles(clip);
+      await page.getByTestId('selected-file').waitFor();
+      await page.getByTestId('upload-title').fill(title);
+      await page.getByTestId('upload-description').fill('Uploaded to S3 by the end-to-end test.');
+      await page.getByTestId('upload-submit').click();
+
+      const answer = await presigned;
+      assert(answer.status() === 201, `presign answered ${answer.status()}`);
+      const { data } = await answer.json();
+      const url = new URL(data.presignedUrl);
+      log(`  presigned ${data.method ?? 'PUT'} ${url.origin}${url.pathname} (signed headers ${url.searchParams.get('X-Amz-SignedHeaders')})`);
+      assert(url.origin === s3.origin, `the presigned URL points at ${url.origin}, not the bucket's ${s3.origin}`);
+      assert(url.pathname === `/${S3_BUCKET}/raw/${data.videoId}/source`, `unexpected object path ${url.pathname}`);
+      assert(url.searchParams.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256' && url.searchParams.get('X-Amz-Signature'),
+        `not a SigV4 query-signed URL: ${data.presignedUrl}`);
+
+      await page.getByTestId('upload-progress').waitFor();
+      await sleep(800);
+      await shot(page, 's3-02-uploading');
+      await page.getByTestId('processing-status').waitFor({ timeout: 60_000 });
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+      // The bytes went to the bucket, with the headers the answer asked for.
+      assert(puts.length >= 1, 'the browser made no PUT');
+      const wrong = puts.filter((r) => new URL(r.url()).origin !== s3.origin);
+      assert(wrong.length === 0, `PUTs not to the bucket: ${wrong.map((r) => r.url()).join(', ')}`);
+      assert(puts.every((r) => r.url() === data.presignedUrl), 'a PUT went to another URL than the presigned one');
+      const put = puts[puts.length - 1];
+      const response = await put.response();
+      assert(response, `the PUT to the bucket failed: ${put.failure()?.errorText}`);
+      assert(response.status() === 200, `the bucket answered the PUT with ${response.status()}`);
+      const sent = put.headers();
+      for (const [k, v] of Object.entries(data.headers ?? {})) {
+        assert(sent[k.toLowerCase()] === v, `the PUT sent ${k}: ${sent[k.toLowerCase()]}, the presign answer asked for ${v}`);
+      }
+      const toServer = requests.filter((u) => new URL(u).origin === serverOrigin && /^\/upload\//.test(new URL(u).pathname));
+      assert(toServer.length === 0, `the server's own upload URL was used: ${toServer.join(', ')}`);
+      log(`  ${puts.length} PUT to ${s3.origin}, answered ${response.status()}, ETag ${(await response.allHeaders()).etag}`);
+
+      await page.locator('[data-testid="processing-status"] [data-testid="status-badge"][data-status="READY"]').waitFor({ timeout: 180_000 });
+      const seen = await page.evaluate(() => window.__e2e);
+      log(`  percentages seen: ${seen.percents.join(' ')}`);
+      const values = seen.percents.map((x) => parseInt(x, 10));
+      assert(values[values.length - 1] === 100, `the percentage did not end at 100%: ${seen.percents.join(' ')}`);
+      const href = await page.getByTestId('watch-link').getAttribute('href');
+      const id = href?.match(/\/videos\/([0-9a-f]+)/)?.[1] ?? null;
+      assert(id === data.videoId, `the watch link ${href} is not for the uploaded video ${data.videoId}`);
+      uploaded = { id };
+      state.s3VideoId = id;
+      await shot(page, 's3-03-upload-ready');
+    } finally {
+      page.off('request', onRequest);
+      await cdp.detach().catch(() => undefined);
+    }
+  });
+
+  await test('S3: the bucket holds the upload and the outputs', async () => {
+    const id = uploaded.id;
+    const raw = await s3.list('raw/');
+    const source = raw.find((o) => o.key === `raw/${id}/source`);
+    assert(source, `raw/${id}/source is not in the bucket; raw/ lists ${JSON.stringify(raw)}`);
+    const size = statSync(clip).size;
+    assert(source.size === size, `raw/${id}/source has ${source.size} bytes, the clip ${size}`);
+    const outputs = await s3.list(`processed/${id}/`);
+    const names = outputs.map((o) => o.key.slice(`processed/${id}/`.length));
+    assert(names.some((n) => n.endsWith('.mpd')) && names.some((n) => n.endsWith('.m3u8')),
+      `no manifests under processed/${id}/: ${names.join(' ')}`);
+    assert(names.some((n) => n.endsWith('.m4s')), `no segments under processed/${id}/: ${names.join(' ')}`);
+    log(`  raw/${id}/source (${source.size} bytes); ${outputs.length} objects under processed/${id}/`);
+  }, { needs: 's3VideoId' });
+
+  await test('S3: the watch page plays the video (media from the bucket, through the server)', async () => {
+    const from = requests.length;
+    await checkWatchPlays(page, uploaded.id, 's3-04-watch');
+    const media = requests.slice(from).filter((u) => /\.(m4s|mpd|m3u8)$/.test(new URL(u).pathname));
+    assert(media.length > 0, 'no manifest or segment requests were seen');
+    const elsewhere = media.filter((u) => new URL(u).origin !== serverOrigin);
+    assert(elsewhere.length === 0, `media not from the server: ${elsewhere.join(', ')}`);
+  }, { needs: 's3VideoId' });
+}
+
+// A run that cannot start (or stop) counts as one failure; the other run
+// still goes ahead.
+let fatal = 0;
+const runs = [['setup', main], ['S3 setup', mainS3]];
 try {
-  await main();
+  checkPrerequisites();
 } catch (e) {
-  fatal = e;
+  fatal += 1;
   console.log(`FAIL setup: ${e?.stack ?? e}`);
+  runs.length = 0;
+}
+for (const [name, run] of runs) {
+  try {
+    await run();
+  } catch (e) {
+    fatal += 1;
+    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+  }
 }
 const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed + (fatal ? 1 : 0);
+const failed = results.length - passed + fatal;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -372,6 +372,9 @@ struct Api::Handlers {
     auto loaded = Load(req);
     if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
     const Video& v = std::get<Video>(loaded);
+    // The job pins these bytes: a later PUT to the still-valid upload URL
+    // makes the worker refuse the source rather than transcode other bytes.
+    std::string source_etag;
     if (v.status == VideoStatus::kUploading || v.status == VideoStatus::kError) {
       auto st = svc.store().Stat(service::RawKey(v.id));
       if (!st.ok()) {
@@ -381,8 +384,9 @@ struct Api::Handlers {
       }
       if (static_cast<int64_t>(st->size) != v.file_size)
         return Fail(409, "size_mismatch", "the stored file's size differs from the declared size");
+      source_etag = st->etag;
     }
-    auto r = svc.Confirm(v.id);
+    auto r = svc.Confirm(v.id, source_etag);
     if (!r.ok()) return FailInternal(r.error());
     if (!r->has_value()) return Fail(404, "not_found", "no video with id " + v.id);
     return OkText(svc.JsonText((*r)->video, RequestBase(req, cfg)),

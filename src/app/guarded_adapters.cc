@@ -36,8 +36,9 @@ class GuardedVideos final : public db::VideoRepository, Guard {
   Result<bool> UpdateProgress(const std::string& id, double p) override {
     return Run([&] { return in_.UpdateProgress(id, p); });
   }
-  Result<std::optional<db::ConfirmResult>> ConfirmUpload(const std::string& id) override {
-    return Run([&] { return in_.ConfirmUpload(id); });
+  Result<std::optional<db::ConfirmResult>> ConfirmUpload(const std::string& id,
+                                                         const std::string& source_etag) override {
+    return Run([&] { return in_.ConfirmUpload(id, source_etag); });
   }
   Result<bool> Delete(const std::string& id) override { return Run([&] { return in_.Delete(id); }); }
 

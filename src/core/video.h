@@ -74,6 +74,10 @@ struct Job {
   std::string lease_owner;
   int64_t lease_expires_ms = 0;
   std::string last_error;
+  // The uploaded source's ETag when the upload was confirmed: the worker
+  // transcodes only those bytes (a later PUT to a still-valid upload URL may
+  // have replaced them). Empty for jobs queued before it was recorded.
+  std::string source_etag;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };

@@ -85,7 +85,7 @@ std::vector<std::string> Ids(const std::vector<Video>& videos) {
 int64_t Enqueue(Database& db, const std::string& id, int64_t now) {
   Status created = db.videos().Create(MakeVideo(id, "t " + id, now));
   EXPECT_TRUE(created.ok()) << created.error().message;
-  auto r = db.videos().ConfirmUpload(id);
+  auto r = db.videos().ConfirmUpload(id, "");
   EXPECT_TRUE(r.ok() && r->has_value() && (*r)->enqueued);
   auto job = db.jobs().LatestForVideo(id);
   EXPECT_TRUE(job.ok() && job->has_value());

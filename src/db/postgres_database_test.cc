@@ -211,7 +211,7 @@ TEST_F(PostgresDatabaseTest, ConfirmUploadWakesAListenerInAnotherProcessAtOnce) 
   int seen = wakes.count();
   ASSERT_TRUE(api->videos().Create(MakeVideo(Id(1), "v", kT0)).ok());
   EXPECT_FALSE(wakes.WaitBeyond(seen, 200ms)) << "creating a video queues no job";
-  ASSERT_TRUE((*api->videos().ConfirmUpload(Id(1)))->enqueued);
+  ASSERT_TRUE((*api->videos().ConfirmUpload(Id(1), ""))->enqueued);
   EXPECT_TRUE(wakes.WaitBeyond(seen, 1s)) << "no wake-up within a second of ConfirmUpload";
 
   // Handing a job back makes it claimable again: another wake-up.
@@ -224,7 +224,7 @@ TEST_F(PostgresDatabaseTest, ConfirmUploadWakesAListenerInAnotherProcessAtOnce) 
   worker->StopJobListener();
   seen = wakes.count();
   ASSERT_TRUE(api->videos().Create(MakeVideo(Id(2), "v", kT0)).ok());
-  ASSERT_TRUE((*api->videos().ConfirmUpload(Id(2)))->enqueued);
+  ASSERT_TRUE((*api->videos().ConfirmUpload(Id(2), ""))->enqueued);
   EXPECT_FALSE(wakes.WaitBeyond(seen, 300ms)) << "called after StopJobListener";
   worker->StopJobListener();  // idempotent
 }
@@ -269,7 +269,7 @@ TEST_F(PostgresDatabaseTest, RecoversOnTheSameObjectAfterTheServerRestarts) {
   // The listener reconnected by itself (and said so), and hears new jobs.
   ASSERT_TRUE(wakes.WaitBeyond(before_restart, 15s)) << "the listener did not reconnect";
   const int seen = wakes.count();
-  auto confirmed = db->videos().ConfirmUpload(Id(1));
+  auto confirmed = db->videos().ConfirmUpload(Id(1), "");
   ASSERT_TRUE(confirmed.ok()) << confirmed.error().message;
   EXPECT_TRUE(wakes.WaitBeyond(seen, 1s));
 }
@@ -296,7 +296,7 @@ TEST_F(PostgresDatabaseTest, AConnectionTheServerEndedIsReplacedOnItsNextUse) {
   EXPECT_TRUE(got->has_value());
   // So does a transaction whose BEGIN met the dead connection.
   end_pooled_session();
-  auto confirmed = db->videos().ConfirmUpload(Id(1));
+  auto confirmed = db->videos().ConfirmUpload(Id(1), "");
   ASSERT_TRUE(confirmed.ok()) << confirmed.error().message;
   EXPECT_TRUE((*confirmed)->enqueued);
 }

@@ -98,6 +98,13 @@ const PgMigration kV2 = {{
     "CREATE INDEX events_by_age ON events (created_at_ms)",
 }};
 
+// v3: the ETag of the upload each job was confirmed for (Job::source_etag).
+// Jobs queued before it carry none, and their source is not checked. A
+// constant default: PostgreSQL adds the column without rewriting the table.
+const PgMigration kV3 = {{
+    "ALTER TABLE jobs ADD COLUMN source_etag text NOT NULL DEFAULT ''",
+}};
+
 Error NewerSchema(int found, int known) {
   return MakeError(kDbError, "database schema version " + std::to_string(found) +
                                  " is newer than this binary supports (" + std::to_string(known) +
@@ -150,7 +157,7 @@ Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations)
 }  // namespace
 
 const std::vector<PgMigration>& PostgresMigrations() {
-  static const std::vector<PgMigration> kMigrations = {kV1, kV2};
+  static const std::vector<PgMigration> kMigrations = {kV1, kV2, kV3};
   return kMigrations;
 }
 

@@ -255,7 +255,8 @@ Result<bool> PgVideoRepository::UpdateProgress(const std::string& id, double pro
   });
 }
 
-Result<std::optional<ConfirmResult>> PgVideoRepository::ConfirmUpload(const std::string& id) {
+Result<std::optional<ConfirmResult>> PgVideoRepository::ConfirmUpload(
+    const std::string& id, const std::string& source_etag) {
   return pool_.InTransaction([&](PgConn& c) -> Result<std::optional<ConfirmResult>> {
     const int64_t now = clock_.NowMs();
     // The row lock serializes concurrent confirmations of one video: the
@@ -270,10 +271,10 @@ Result<std::optional<ConfirmResult>> PgVideoRepository::ConfirmUpload(const std:
     {
       // The jobs_notify trigger announces the job when this commits.
       PgParams p;
-      p.Text(id).Int(now);
+      p.Text(id).Int(now).Text(source_etag);
       VS_TRY(
           c.Exec("INSERT INTO jobs (video_id, state, run_after_ms, created_at_ms, "
-                 "updated_at_ms) VALUES ($1, 'queued', $2, $2, $2)",
+                 "updated_at_ms, source_etag) VALUES ($1, 'queued', $2, $2, $2, $3)",
                  p));
     }
     PgParams p;

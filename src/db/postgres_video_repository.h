@@ -41,7 +41,8 @@ class PgVideoRepository final : public VideoRepository {
                                           const std::vector<VideoStatus>& from, VideoStatus to,
                                           const StatusPatch& patch) override;
   Result<bool> UpdateProgress(const std::string& id, double progress) override;
-  Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id) override;
+  Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id,
+                                                     const std::string& source_etag) override;
   Result<bool> Delete(const std::string& id) override;
 
  private:

@@ -65,10 +65,12 @@ class VideoRepository {
                                                   VideoStatus to, const StatusPatch& patch) = 0;
   // Sets progress (never lower than the stored value) while PROCESSING.
   virtual Result<bool> UpdateProgress(const std::string& id, double progress) = 0;
-  // One transaction: UPLOADING or ERROR -> UPLOADED and a new queued job.
-  // Already UPLOADED/PROCESSING/READY: returns the video with enqueued=false.
-  // nullopt when the video does not exist.
-  virtual Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id) = 0;
+  // One transaction: UPLOADING or ERROR -> UPLOADED and a new queued job
+  // that carries `source_etag` (the ETag of the upload the caller checked;
+  // see Job::source_etag). Already UPLOADED/PROCESSING/READY: returns the
+  // video with enqueued=false. nullopt when the video does not exist.
+  virtual Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id,
+                                                             const std::string& source_etag) = 0;
   // Deletes the row and cancels its jobs; false when it did not exist.
   virtual Result<bool> Delete(const std::string& id) = 0;
 };

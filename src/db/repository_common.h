@@ -26,7 +26,7 @@ inline constexpr const char* kVideoColumns =
     "duration, width, height, renditions, created_at_ms, updated_at_ms";
 inline constexpr const char* kJobColumns =
     "id, video_id, state, attempts, max_attempts, run_after_ms, lease_owner, lease_expires_ms, "
-    "last_error, created_at_ms, updated_at_ms";
+    "last_error, created_at_ms, updated_at_ms, source_etag";
 inline constexpr const char* kNotificationColumns = "id, video_id, status, message, created_at_ms";
 inline constexpr const char* kEventColumns = "id, origin, video_id, name, payload";
 
@@ -104,6 +104,7 @@ Result<Job> ReadJob(const Row& r) {
   j.last_error = r.ColText(8);
   j.created_at_ms = r.ColInt(9);
   j.updated_at_ms = r.ColInt(10);
+  j.source_etag = r.ColText(11);
   return j;
 }
 

@@ -25,9 +25,13 @@
 #include "db/codec.h"
 #include "db/database.h"
 #include "db/db_test_support.h"
+#include "db/postgres_connection.h"
 #include "db/postgres_database.h"
+#include "db/postgres_schema.h"
 #include "db/repository.h"
 #include "db/sqlite_database.h"
+#include "db/sqlite_internal.h"
+#include "db/sqlite_schema.h"
 
 namespace vs::db {
 namespace {
@@ -590,13 +594,13 @@ TEST_P(RepositoryContractTest, UpdateProgressIsMonotonicAndOnlyWhileProcessing) 
 TEST_P(RepositoryContractTest, ConfirmUploadIsIdempotent) {
   Create(MakeVideo(Id(1), "v", kT0));
   clock_.Advance(1000);
-  auto first = videos().ConfirmUpload(Id(1));
+  auto first = videos().ConfirmUpload(Id(1), "");
   ASSERT_TRUE(first.ok() && first->has_value());
   EXPECT_TRUE((*first)->enqueued);
   EXPECT_EQ((*first)->video.status, VideoStatus::kUploaded);
   EXPECT_EQ((*first)->video.updated_at_ms, kT0 + 1000);
 
-  auto second = videos().ConfirmUpload(Id(1));
+  auto second = videos().ConfirmUpload(Id(1), "");
   ASSERT_TRUE(second.ok() && second->has_value());
   EXPECT_FALSE((*second)->enqueued);
   EXPECT_EQ((*second)->video.status, VideoStatus::kUploaded);
@@ -613,15 +617,15 @@ TEST_P(RepositoryContractTest, ConfirmUploadIsIdempotent) {
   ASSERT_TRUE(videos()
                   .Transition(Id(1), {VideoStatus::kUploaded}, VideoStatus::kProcessing, {})
                   ->has_value());
-  EXPECT_FALSE((*videos().ConfirmUpload(Id(1)))->enqueued);
+  EXPECT_FALSE((*videos().ConfirmUpload(Id(1), ""))->enqueued);
   ASSERT_TRUE(
       videos().Transition(Id(1), {VideoStatus::kProcessing}, VideoStatus::kReady, {})->has_value());
-  auto ready = videos().ConfirmUpload(Id(1));
+  auto ready = videos().ConfirmUpload(Id(1), "");
   EXPECT_FALSE((*ready)->enqueued);
   EXPECT_EQ((*ready)->video.status, VideoStatus::kReady);
   EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs"), "1");
 
-  auto missing = videos().ConfirmUpload(Id(404));
+  auto missing = videos().ConfirmUpload(Id(404), "");
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
 }
@@ -639,7 +643,7 @@ TEST_P(RepositoryContractTest, ConfirmUploadFromErrorReenqueues) {
                               ErrorPatch("decoder exploded"))
                   ->has_value());
 
-  auto again = videos().ConfirmUpload(Id(1));
+  auto again = videos().ConfirmUpload(Id(1), "");
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_TRUE((*again)->enqueued);
   EXPECT_EQ((*again)->video.status, VideoStatus::kUploaded);
@@ -653,6 +657,30 @@ TEST_P(RepositoryContractTest, ConfirmUploadFromErrorReenqueues) {
   // The old job's worker is told to stop rather than racing the new job.
   EXPECT_FALSE(*jobs().Heartbeat(first_job, "w1", 60'000));
   EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = " + std::to_string(first_job)), "cancelled");
+}
+
+TEST_P(RepositoryContractTest, TheJobCarriesTheSourceEtagOfItsConfirmation) {
+  Create(MakeVideo(Id(1), "v", kT0));
+  ASSERT_TRUE((*videos().ConfirmUpload(Id(1), "\"5d41-1\""))->enqueued);
+  // A repeat confirmation changes nothing, whatever it says about the file.
+  EXPECT_FALSE((*videos().ConfirmUpload(Id(1), "\"other\""))->enqueued);
+  EXPECT_EQ(Latest(Id(1))->source_etag, "\"5d41-1\"");
+
+  auto claimed = jobs().Claim("w1", 60'000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->source_etag, "\"5d41-1\"");
+
+  // Confirming again after an error pins the new upload.
+  ASSERT_TRUE(*jobs().Fail((*claimed)->id, "w1", "bad", false, 0) == JobState::kFailed);
+  ASSERT_TRUE(
+      videos()
+          .Transition(Id(1), {VideoStatus::kUploaded}, VideoStatus::kError, ErrorPatch("bad"))
+          ->has_value());
+  ASSERT_TRUE((*videos().ConfirmUpload(Id(1), "\"5d41-2\""))->enqueued);
+  EXPECT_EQ(Latest(Id(1))->source_etag, "\"5d41-2\"");
+  claimed = jobs().Claim("w1", 60'000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->source_etag, "\"5d41-2\"");
 }
 
 TEST_P(RepositoryContractTest, DeleteRemovesTheVideoAndKeepsNotifications) {
@@ -989,6 +1017,50 @@ TEST_P(RepositoryContractTest, ReopenKeepsDataAndSchemaVersion) {
   EXPECT_EQ((*videos().Get(Id(1)))->title, "persistent");
   EXPECT_EQ(Search("persistent"), (std::vector<std::string>{Id(1)}));
   EXPECT_TRUE(jobs().Claim("w", 1000)->has_value());
+}
+
+TEST_P(RepositoryContractTest, MigratingAVersion2DatabaseKeepsItsJobsWithoutAnEtag) {
+  // A store at schema version 2 (before jobs.source_etag), left by an older
+  // binary with one queued job.
+  db_.reset();
+  size_t latest = 0;
+  if (GetParam() == Adapter::kSqlite) {
+    path_ = (fs::path(dir_) / "v2.db").string();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+    const auto& all = internal::SqliteMigrations();
+    auto v = internal::Migrate(raw, {all.begin(), all.begin() + 2});
+    sqlite3_close(raw);
+    ASSERT_TRUE(v.ok() && *v == 2);
+    latest = all.size();
+  } else {
+    url_ = test::FreshPostgresDatabase();
+    auto conn = internal::ConnectPg(url_, PostgresOptions{});
+    ASSERT_TRUE(conn.ok()) << conn.error().message;
+    const auto& all = internal::PostgresMigrations();
+    auto v = internal::MigratePostgres(**conn, {all.begin(), all.begin() + 2});
+    ASSERT_TRUE(v.ok() && *v == 2);
+    latest = all.size();
+  }
+  const std::string t0 = std::to_string(kT0);
+  Query("INSERT INTO videos (id, title, status, created_at_ms, updated_at_ms) VALUES ('" + Id(1) +
+        "', 'old', 'UPLOADED', " + t0 + ", " + t0 + ")");
+  Query("INSERT INTO jobs (video_id, state, run_after_ms, created_at_ms, updated_at_ms) VALUES ('" +
+        Id(1) + "', 'queued', " + t0 + ", " + t0 + ", " + t0 + ")");
+
+  db_ = OpenDb();
+  ASSERT_NE(db_, nullptr);
+  EXPECT_EQ(db_->schema_version(), static_cast<int>(latest));
+  ASSERT_TRUE(Latest(Id(1)));
+  EXPECT_EQ(Latest(Id(1))->source_etag, "");
+  auto claimed = jobs().Claim("w1", 60'000);
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->video_id, Id(1));
+  EXPECT_EQ((*claimed)->source_etag, "");
+  // New confirmations record theirs.
+  Create(MakeVideo(Id(2), "new", kT0));
+  ASSERT_TRUE((*videos().ConfirmUpload(Id(2), "\"e2\""))->enqueued);
+  EXPECT_EQ(Latest(Id(2))->source_etag, "\"e2\"");
 }
 
 TEST_P(RepositoryContractTest, OpenRefusesASchemaNewerThanTheBinary) {

@@ -105,10 +105,17 @@ CREATE TABLE events (
 CREATE INDEX events_by_age ON events (created_at_ms);
 )sql";
 
+// v3: the ETag of the upload each job was confirmed for (Job::source_etag).
+// Jobs queued before it carry none, and their source is not checked.
+constexpr std::string_view kMigrationV3 = R"sql(
+ALTER TABLE jobs ADD COLUMN source_etag TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& SqliteMigrations() {
-  static const std::vector<std::string_view> kMigrations = {kMigrationV1, kMigrationV2};
+  static const std::vector<std::string_view> kMigrations = {kMigrationV1, kMigrationV2,
+                                                            kMigrationV3};
   return kMigrations;
 }
 

@@ -161,7 +161,8 @@ Result<bool> SqliteVideoRepository::UpdateProgress(const std::string& id, double
   return s.changes() > 0;
 }
 
-Result<std::optional<ConfirmResult>> SqliteVideoRepository::ConfirmUpload(const std::string& id) {
+Result<std::optional<ConfirmResult>> SqliteVideoRepository::ConfirmUpload(
+    const std::string& id, const std::string& source_etag) {
   std::lock_guard lock(c_.mutex());
   const int64_t now = c_.Now();
   VS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(c_));
@@ -174,10 +175,10 @@ Result<std::optional<ConfirmResult>> SqliteVideoRepository::ConfirmUpload(const 
   // (it would otherwise block the new one).
   VS_TRY(CancelLiveJobs(c_, id, now, kSupersededByConfirm));
   {
-    VS_ASSIGN_OR_RETURN(Stmt insert,
-                        c_.Prepare("INSERT INTO jobs (video_id, state, run_after_ms, "
-                                   "created_at_ms, updated_at_ms) VALUES (?, 'queued', ?, ?, ?)"));
-    insert.Text(id).Int(now).Int(now).Int(now);
+    VS_ASSIGN_OR_RETURN(Stmt insert, c_.Prepare("INSERT INTO jobs (video_id, state, run_after_ms, "
+                                                "created_at_ms, updated_at_ms, source_etag) "
+                                                "VALUES (?, 'queued', ?, ?, ?, ?)"));
+    insert.Text(id).Int(now).Int(now).Int(now).Text(source_etag);
     VS_TRY(insert.Run());
   }
   std::optional<Video> updated;

@@ -106,8 +106,9 @@ void VideoService::Announce(const Video& v, const std::string& message) {
   bus_.Publish(Event{"video-status", v.id, std::move(payload)});
 }
 
-Result<std::optional<db::ConfirmResult>> VideoService::Confirm(const std::string& id) {
-  VS_ASSIGN_OR_RETURN(auto r, videos_.ConfirmUpload(id));
+Result<std::optional<db::ConfirmResult>> VideoService::Confirm(const std::string& id,
+                                                               const std::string& source_etag) {
+  VS_ASSIGN_OR_RETURN(auto r, videos_.ConfirmUpload(id, source_etag));
   if (r && r->enqueued) {
     Announce(r->video, "upload confirmed; queued for processing");
     if (on_job_) on_job_();

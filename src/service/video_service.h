@@ -42,8 +42,11 @@ class VideoService {
 
   Result<Video> CreateUpload(std::string title, std::string description, std::string file_name,
                              std::string file_type, int64_t file_size);
-  // UPLOADING/ERROR -> UPLOADED + job, in one transaction; idempotent.
-  Result<std::optional<db::ConfirmResult>> Confirm(const std::string& id);
+  // UPLOADING/ERROR -> UPLOADED + job, in one transaction; idempotent. The
+  // job carries `source_etag`, the ETag of the upload as the caller checked
+  // it: the worker refuses a source that has changed since.
+  Result<std::optional<db::ConfirmResult>> Confirm(const std::string& id,
+                                                   const std::string& source_etag);
   // Claimed by a worker: UPLOADED (or PROCESSING after a crash) -> PROCESSING.
   Result<std::optional<Video>> MarkProcessing(const std::string& id, int attempt);
   // Progress from the transcoder: stored (rounded, monotonic) and published.

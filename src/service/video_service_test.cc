@@ -85,7 +85,7 @@ TEST_F(VideoServiceTest, JsonViewBeforeAndAfterReady) {
   EXPECT_TRUE(o.at("errorMessage").is_null());
   EXPECT_TRUE(o.at("renditions").as_array().empty());
 
-  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.Confirm(v->id, "").ok());
   ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
   ReadyInfo info;
   info.duration = 20;
@@ -115,7 +115,10 @@ TEST_F(VideoServiceTest, LifeCycleRecordsNotificationsAndPublishesEvents) {
   VideoService svc = Make();
   auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
   ASSERT_TRUE(v.ok());
-  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.Confirm(v->id, "\"e1\"").ok());
+  auto job = db_->jobs().LatestForVideo(v->id);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_EQ((*job)->source_etag, "\"e1\"");  // the job pins the confirmed upload
   ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
   svc.ReportProgress(v->id, 42.57, "encoding");
   svc.ReportProgress(v->id, 250, "encoding");  // clamped
@@ -148,7 +151,7 @@ TEST_F(VideoServiceTest, ReadyIsFinalAndDeleteRemovesEverything) {
   VideoService svc = Make();
   auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
   ASSERT_TRUE(v.ok());
-  ASSERT_TRUE(svc.Confirm(v->id).ok());
+  ASSERT_TRUE(svc.Confirm(v->id, "").ok());
   ASSERT_TRUE(svc.MarkReady(v->id, ReadyInfo{}).ok());
   // A late failure report (e.g. a duplicate webhook) must not undo READY.
   auto late = svc.MarkError(v->id, "late");

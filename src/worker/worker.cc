@@ -63,6 +63,13 @@ Result<Child> Spawn(const std::vector<std::string>& argv) {
   return Child{pid, out[0], err[0]};
 }
 
+// The job pins the upload it was confirmed for (Job::source_etag): another
+// PUT to the still-valid upload URL replaces the object, and those bytes
+// were never checked. Uploading again is the way out.
+constexpr const char* kSourceChanged =
+    "the uploaded file changed after it was confirmed; upload it again";
+constexpr const char* kSourceChangedWhileReading = "the uploaded file changed while it was read";
+
 std::string Describe(int status) {
   if (WIFSIGNALED(status)) return "the transcoder was killed by signal " + std::to_string(WTERMSIG(status));
   return "the transcoder failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
@@ -164,15 +171,39 @@ void WorkerPool::RunJob(const Job& job, const std::string& me) {
   fs::create_directories(work, ec);
   auto cleanup = [&] { fs::remove_all(work, ec); };
 
-  auto source = svc_.store().FetchToFile(service::RawKey(id), work + "/source");
-  if (!source.ok()) {
-    const bool missing = source.error().code == store::kNotFound;
-    FailAttempt(job, me, source.error().message, "cannot read the uploaded file",
-                missing ? "the uploaded file is missing" : "cannot read the uploaded file", !missing,
-                opt_.retry_base_ms);
+  const std::string raw_key = service::RawKey(id);
+  auto fail_read = [&](const Error& e) {
+    const bool missing = e.code == store::kNotFound;
+    FailAttempt(job, me, e.message, "cannot read the uploaded file",
+                missing ? "the uploaded file is missing" : "cannot read the uploaded file",
+                !missing, opt_.retry_base_ms);
     cleanup();
+  };
+  // Whether the source still is the upload the job was confirmed for; when
+  // not (or when Stat fails) the attempt has been failed: by `why`, for good
+  // unless `retryable`.
+  auto still_confirmed = [&](const char* why, bool retryable) {
+    if (job.source_etag.empty()) return true;  // queued before ETags were recorded
+    auto st = svc_.store().Stat(raw_key);
+    if (!st.ok()) {
+      fail_read(st.error());
+      return false;
+    }
+    if (st->etag == job.source_etag) return true;
+    FailAttempt(job, me, why, why, kSourceChanged, retryable, opt_.retry_base_ms);
+    cleanup();
+    return false;
+  };
+
+  if (!still_confirmed(kSourceChanged, false)) return;
+  auto source = svc_.store().FetchToFile(raw_key, work + "/source");
+  if (!source.ok()) {
+    fail_read(source.error());
     return;
   }
+  // Replaced during the download, the copy may mix both uploads: retry, and
+  // the next attempt's first check fails the job for good.
+  if (!still_confirmed(kSourceChangedWhileReading, true)) return;
   const std::string out = work + "/out";
   auto child = Spawn({opt_.transcoder_binary, "transcode", "--progress", "json", "--max-memory",
                       std::to_string(opt_.max_memory_mb), "--max-seconds",

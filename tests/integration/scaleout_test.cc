@@ -4,7 +4,8 @@
 // to the bucket through presigned URLs; a worker is killed mid-transcode and
 // another finishes its job; a Socket.IO client on api B sees READY for a
 // video confirmed through api A; the stream plays through api B; delete
-// leaves no object; Redis and PostgreSQL outages are ridden out.
+// leaves no object; an upload replaced through its URL after confirm is
+// refused; Redis and PostgreSQL outages are ridden out.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -102,8 +103,9 @@ class ScaleOutTest : public ::testing::Test {
     ASSERT_FALSE((*p)->WaitForLog("worker started", 20000).empty()) << ReadFile(dir + ".log");
   }
 
-  // presign through `port`, PUT straight to the bucket; returns the video id.
-  std::string PresignAndPut(int port, const std::string& bytes) {
+  // presign through `port`, PUT straight to the bucket; returns the video id
+  // (and, with `upload`, the presigned URL).
+  std::string PresignAndPut(int port, const std::string& bytes, Url* upload = nullptr) {
     json::object o{{"fileName", kClip}, {"fileType", "video/mp4"}, {"fileSize", bytes.size()}};
     HttpResponse r = Http(port, "POST", "/api/upload/generate-presigned-url", json::serialize(o),
                           {{"Content-Type", "application/json"}});
@@ -114,12 +116,24 @@ class ScaleOutTest : public ::testing::Test {
     EXPECT_EQ(u.port, s3_->port()) << "the upload URL must point at the bucket, not the api: " << url;
     HttpResponse put = Http(u.port, "PUT", u.target, bytes, {{"Content-Type", "video/mp4"}});
     EXPECT_EQ(put.status, 200) << put.body;
+    if (upload != nullptr) *upload = u;
     return Str(d, "videoId");
   }
 
   std::string StatusOf(int port, const std::string& id) {
     HttpResponse r = Http(port, "GET", "/api/videos/" + id + "/status");
     return r.status == 200 ? Str(Json(r).at("data"), "status") : "";
+  }
+
+  // The status once the video is READY or ERROR (or the last seen after
+  // four minutes).
+  std::string FinalStatusOf(int port, const std::string& id) {
+    std::string s;
+    for (int i = 0; i < 1200 && s != "READY" && s != "ERROR"; ++i) {
+      s = StatusOf(port, id);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return s;
   }
 
   // Object keys under a prefix, read from the bucket listing.
@@ -158,6 +172,11 @@ TEST_F(ScaleOutTest, TwoApisTwoWorkersNoSharedDisk) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(PresignAndPut(i % 2 == 0 ? a : b, bytes));
   for (const auto& id : ids) ASSERT_EQ(Keys("raw/" + id + "/").size(), 1u) << id;
+  // One more upload, whose object is replaced through its still-valid URL
+  // after confirm (S3 takes the second PUT): the job pinned the confirmed
+  // ETag, so the workers refuse the other bytes.
+  Url swap_url;
+  const std::string swapped = PresignAndPut(a, bytes, &swap_url);
 
   // A Socket.IO client on api B waits for the first video's READY.
   const std::string watcher_log = TempDir() + "/watcher.log";
@@ -171,6 +190,11 @@ TEST_F(ScaleOutTest, TwoApisTwoWorkersNoSharedDisk) {
     HttpResponse c = Http(a, "POST", "/api/upload/confirm/" + id);
     ASSERT_EQ(c.status, 200) << c.body;
   }
+  ASSERT_EQ(Http(a, "POST", "/api/upload/confirm/" + swapped).status, 200);
+  HttpResponse swap = Http(swap_url.port, "PUT", swap_url.target,
+                           ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4"),
+                           {{"Content-Type", "video/mp4"}});
+  ASSERT_EQ(swap.status, 200) << swap.body;
   StartWorker(&w1, "worker-1");
 
   // Kill the worker mid-transcode (its sandboxed child dies with it); the
@@ -190,14 +214,12 @@ TEST_F(ScaleOutTest, TwoApisTwoWorkersNoSharedDisk) {
   std::unique_ptr<Process> w3;
   StartWorker(&w3, "worker-3");
 
-  for (const auto& id : ids) {
-    std::string s;
-    for (int i = 0; i < 1200 && s != "READY" && s != "ERROR"; ++i) {
-      s = StatusOf(b, id);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    ASSERT_EQ(s, "READY") << id << "\n" << ReadFile(TempDir() + "/worker-2.log");
-  }
+  for (const auto& id : ids)
+    ASSERT_EQ(FinalStatusOf(b, id), "READY") << id << "\n" << ReadFile(TempDir() + "/worker-2.log");
+  EXPECT_EQ(FinalStatusOf(b, swapped), "ERROR");
+  EXPECT_EQ(Str(Json(Http(b, "GET", "/api/videos/" + swapped)).at("data"), "errorMessage"),
+            "the uploaded file changed after it was confirmed; upload it again");
+  EXPECT_TRUE(Keys("processed/" + swapped + "/").empty());
   // The killed attempt counts: the job that was running took two claims.
   EXPECT_EQ(Psql("SELECT max(attempts) FROM jobs WHERE video_id = '" + ids[0] + "'"), 2);
   EXPECT_EQ(watcher.Wait(), 0) << ReadFile(watcher_log);

@@ -151,6 +151,13 @@ class ServerTest : public ::testing::Test {
     }
     return s;
   }
+  // `visionsync worker` in a process of its own on this server's DATA_DIR.
+  std::unique_ptr<Process> StartWorker() {
+    return std::make_unique<Process>(
+        std::vector<std::string>{Binary(), "worker"},
+        std::vector<std::string>{"DATA_DIR=" + data_, "WEBHOOK_SECRET=" + std::string(kSecret)},
+        data_ + ".worker.log");
+  }
   std::string Webhook(const std::string& body, long long ts, const std::string& secret = kSecret) {
     return "sha256=" + HmacSha256Hex(secret, std::to_string(ts) + "." + body);
   }
@@ -517,10 +524,7 @@ TEST_F(ServerTest, AccessLogIsOneJsonLinePerRequest) {
 // through the database's event log.
 TEST_F(ServerTest, SeparateWorkerProcess) {
   Start({"WORKERS=0"});
-  std::unique_ptr<Process> worker = std::make_unique<Process>(
-      std::vector<std::string>{Binary(), "worker"},
-      std::vector<std::string>{"DATA_DIR=" + data_, "WEBHOOK_SECRET=" + std::string(kSecret)},
-      data_ + ".worker.log");
+  std::unique_ptr<Process> worker = StartWorker();
   const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
   json::value d = Presign("remote.mp4", bytes.size(), "video/mp4", "remote worker");
   const std::string id = Str(d, "videoId");
@@ -534,6 +538,34 @@ TEST_F(ServerTest, SeparateWorkerProcess) {
   EXPECT_TRUE(live.ReadUntil("\"status\":\"READY\"", 5000)) << live.data();
   EXPECT_NE(live.data().find("\"status\":\"PROCESSING\""), std::string::npos);
   EXPECT_NE(live.data().find("event: processing-progress\n"), std::string::npos);
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Wait(), 0);
+}
+
+// The job pins the upload that was confirmed (its ETag): bytes that replace
+// it afterwards, which nobody checked, are refused rather than transcoded.
+TEST_F(ServerTest, SourceReplacedAfterConfirmIsRefused) {
+  Start({"WORKERS=0"});  // nothing runs the job before the swap
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("swap.mp4", bytes.size(), "video/mp4", "swapped");
+  const std::string id = Str(d, "videoId");
+  const std::string url = PathOf(Str(d, "presignedUrl"));
+  ASSERT_EQ(Req("PUT", url, bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  // The API's own upload URL takes no second PUT once confirmed...
+  EXPECT_EQ(Req("PUT", url, bytes, {{"Content-Type", "video/mp4"}}).status, 409);
+  // ...so replace the object as a store that took it would: other valid
+  // video bytes, renamed into place.
+  const std::string source = data_ + "/storage/raw/" + id + "/source";
+  WriteFile(source + ".swap", ReadFile(MediaDir() + "/src-720p30-10s.mp4"));
+  fs::rename(source + ".swap", source);
+
+  std::unique_ptr<Process> worker = StartWorker();
+  EXPECT_EQ(WaitForStatus(id, "READY", 120), "ERROR") << ReadFile(data_ + ".worker.log");
+  json::value v = Json(Req("GET", "/api/videos/" + id)).at("data");
+  EXPECT_EQ(Str(v, "errorMessage"),
+            "the uploaded file changed after it was confirmed; upload it again");
+  EXPECT_EQ(Req("GET", "/api/videos/" + id + "/manifest.mpd").status, 404);
   worker->Signal(SIGTERM);
   EXPECT_EQ(worker->Wait(), 0);
 }

@@ -13,7 +13,10 @@
 #           alternating the first side; medians, ratio PostgreSQL / SQLite,
 #           and CPU per request of the api process (and of PostgreSQL).
 #   claims  bench/queue_bench: JOBS jobs enqueued, then 1, 2, 4 threads
-#           Claim -> Complete until empty; claims/s, claim p50/p99, ratio.
+#           Claim -> Complete until empty; claims/s, claim p50/p99, ratio
+#           (two runs per adapter and thread count, ABBA order, with the
+#           disk's flush latency before each: the figures follow it); then
+#           the same with both databases on tmpfs, where flushes are free.
 #   events  two api processes A and B; 1000 Socket.IO clients on B over 50
 #           videos; the videos are uploaded and confirmed through A; the
 #           UPLOADED video-status event's delay at every client on B.
@@ -27,17 +30,18 @@
 #
 # Settings (environment): BIN (build/visionsync), QUEUE_BENCH (bench/queue_bench
 # next to BIN), DURATION (s per wrk run, 6), ROUNDS (3), CONNECTIONS (32),
-# VIDEOS (200), JOBS (500), THREADS ("1 2 4"), SOCKETS (1000),
+# VIDEOS (200), JOBS (300), JOBS_TMPFS (2000), THREADS ("1 2 4"), SOCKETS (1000),
 # EVENT_VIDEOS (50), PER_ADDRESS (50 clients per loopback source address),
 # CONFIRM_GAP_MS (50), UPLOAD_MIB (512), UPLOAD_RUNS (2), VS_MEDIA_DIR.
 # PostgreSQL, redis-server and s3rver are started here on 127.0.0.1 (free
-# ports from 55532, 56479 and 54669) and stopped at exit by their PIDs.
+# ports from 55532 and 55632 (tmpfs), 56479 and 54669) and stopped at exit
+# by their PIDs.
 # See bench/README.md, section "Scale-out".
 set -euo pipefail
 export LC_ALL=C
 
 if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -50,7 +54,9 @@ DURATION="${DURATION:-6}"
 ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-32}"
 VIDEOS="${VIDEOS:-200}"
-JOBS="${JOBS:-500}"
+JOBS="${JOBS:-300}"
+JOBS_TMPFS="${JOBS_TMPFS:-2000}"
+CLAIM_DBS=0
 THREADS="${THREADS:-1 2 4}"
 SOCKETS="${SOCKETS:-1000}"
 EVENT_VIDEOS="${EVENT_VIDEOS:-50}"
@@ -85,6 +91,7 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/vs-scaleout-XXXXXX")"
 chmod 755 "$WORK"   # PostgreSQL runs as the postgres user and needs to reach its folder
 PIDS=()
+SHM=""   # the tmpfs folder of the claims part, when it made one
 cleanup() {
   trap - EXIT INT TERM
   # Newest first: the api processes before the servers they use.
@@ -95,6 +102,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   done
   rm -rf "$WORK"
+  [ -z "$SHM" ] || rm -rf "$SHM"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -141,29 +149,44 @@ children_of() {  # direct children of a PID (PostgreSQL's backends)
 # --- PostgreSQL / Redis / s3rver, started once, on demand -------------------
 PG_PORT="" PG_PID="" PG_BIN=""
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-start_postgres() {
-  [ -n "$PG_PID" ] && return 0
+# pg_instance DIR BASEPORT: initdb + postgres in DIR; sets PGI_PORT and PGI_PID.
+pg_instance() {
+  local dir=$1
   PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
   [ -n "$PG_BIN" ] || { echo "scaleout: PostgreSQL is not installed (run scripts/setup)" >&2; exit 1; }
-  PG_PORT=$(free_port 55532)
-  mkdir -p "$WORK/pg"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pg"
-  as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres -A trust >"$WORK/initdb.log" 2>&1
+  PGI_PORT=$(free_port "$2")
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+  as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust >"$dir.initdb.log" 2>&1
   # Default settings (fsync and synchronous_commit on), like SQLite's full sync.
-  as_pg "$PG_BIN/postgres" -D "$WORK/pg/data" -k "$WORK/pg" -c listen_addresses=127.0.0.1 \
-    -p "$PG_PORT" >"$WORK/postgres.log" 2>&1 &
+  as_pg "$PG_BIN/postgres" -D "$dir/data" -k "$dir" -c listen_addresses=127.0.0.1 \
+    -p "$PGI_PORT" >"$dir.log" 2>&1 &
   PIDS+=($!)
-  wait_port "$PG_PORT"
-  for _ in $(seq 1 50); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
+  wait_port "$PGI_PORT"
+  for _ in $(seq 1 50); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGI_PORT" && break; sleep 0.1; done
   # The postmaster itself (runuser's child when root): for CPU figures and a clean stop.
-  PG_PID=$(head -n 1 "$WORK/pg/data/postmaster.pid")
-  PIDS+=("$PG_PID")
+  PGI_PID=$(head -n 1 "$dir/data/postmaster.pid")
+  PIDS+=("$PGI_PID")
+}
+start_postgres() {
+  [ -n "$PG_PID" ] && return 0
+  pg_instance "$WORK/pg" 55532
+  PG_PORT=$PGI_PORT PG_PID=$PGI_PID
 }
 PG_URL=""
-pg_fresh_db() {  # a new empty database NAME; sets PG_URL (not in a subshell: it may start the server)
-  start_postgres
-  as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$1" >/dev/null
-  PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$1"
+pg_fresh_db() {  # a new empty database NAME [PORT]; sets PG_URL (not in a subshell: it may start the server)
+  local port=${2:-}
+  if [ -z "$port" ]; then start_postgres; port=$PG_PORT; fi
+  as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$1" >/dev/null
+  PG_URL="postgresql://postgres@127.0.0.1:$port/$1"
+}
+SHM_PG_PORT=""
+start_shm_postgres() {  # a second server with its data on tmpfs (/dev/shm): flushes cost nothing
+  [ -n "$SHM_PG_PORT" ] && return 0
+  SHM="$(mktemp -d /dev/shm/vs-scaleout-XXXXXX)"
+  chmod 755 "$SHM"
+  pg_instance "$SHM/pg" 55632
+  SHM_PG_PORT=$PGI_PORT
 }
 REDIS_PORT="" REDIS_PID=""
 start_redis() {
@@ -196,7 +219,7 @@ start_api() {
     RATE_LIMITS="$LIMITS" WEBHOOK_SECRET="$SECRET" "$@" "$BIN" api >"$WORK/$name.log" 2>&1 &
   API_PID=$!; PIDS+=("$API_PID")
   for _ in $(seq 1 200); do
-    grep -q "listening on" "$WORK/$name.log" && break
+    grep -qs "listening on" "$WORK/$name.log" && break
     kill -0 "$API_PID" 2>/dev/null || { echo "scaleout: api $name exited:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
     sleep 0.1
   done
@@ -235,7 +258,8 @@ part_reads() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$u")" = 200 ] || { echo "scaleout: $u is not 200" >&2; exit 1; }
   done
   n=$(curl -s "$PQ/api/videos?limit=20" | grep -o '"id":"' | wc -l)
-  [ "$n" -eq 20 ] || { echo "scaleout: PostgreSQL list has $n items, not 20" >&2; exit 1; }
+  local want=$((VIDEOS < 20 ? VIDEOS : 20))
+  [ "$n" -eq "$want" ] || { echo "scaleout: PostgreSQL list has $n items, not $want" >&2; exit 1; }
   echo "   GET /api/videos/:id bytes: sqlite $(curl -s "$SQ/api/videos/$id_sq" | wc -c), postgres $(curl -s "$PQ/api/videos/$id_pg" | wc -c);" \
     "list bytes: sqlite $(curl -s "$SQ/api/videos?limit=20" | wc -c), postgres $(curl -s "$PQ/api/videos?limit=20" | wc -c)"
 
@@ -250,7 +274,8 @@ part_reads() {
     t1=$(cpu_ticks "$pid")
     if [ "$side" = pq ]; then  # backends started during the run count whole
       mapfile -t -O "${#backends[@]}" backends < <(children_of "$PG_PID")
-      p1=$(cpu_ticks "$PG_PID" $(printf '%s\n' "${backends[@]}" | sort -u))
+      mapfile -t backends < <(printf '%s\n' "${backends[@]}" | sort -u)
+      p1=$(cpu_ticks "$PG_PID" "${backends[@]}")
     fi
     if grep -q "Non-2xx" <<<"$out"; then echo "scaleout: non-2xx answers from $u:" >&2; echo "$out" >&2; exit 1; fi
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -285,36 +310,55 @@ part_reads() {
 }
 
 # ============================================================= part: claims
+flush_ms() {  # the disk's flush latency now: ms per 4 KiB O_DSYNC write (100 of them)
+  dd if=/dev/zero of="$WORK/flush.test" bs=4k count=100 oflag=dsync 2>&1 | awk -F', ' '/copied/ { printf "%.2f", $(NF-1) * 10 }'
+  rm -f "$WORK/flush.test"
+}
 part_claims() {
-  echo
-  echo "== claims: queue_bench, $JOBS jobs (video + ConfirmUpload each), then T threads Claim -> Complete until empty"
-  printf "%-3s %-9s %10s %11s %11s %11s %11s %12s\n" T adapter "claims/s" "claim p50" "claim p99" "claim max" "compl p50" "enqueue/s"
-  local t i out db url line
-  declare -A C
-  local n=0
-  for t in $THREADS; do
-    for i in 0 1; do
-      # alternate which adapter goes first
-      if (( (n + i) % 2 == 0 )); then db=sqlite; else db=postgres; fi
-      if [ $db = sqlite ]; then
-        rm -f "$WORK/q.db" "$WORK/q.db-wal" "$WORK/q.db-shm"
-        out=$("$QUEUE_BENCH" --sqlite "$WORK/q.db" --jobs "$JOBS" --threads "$t")
-      else
-        pg_fresh_db "bench_claims_$t"; url=$PG_URL
-        out=$("$QUEUE_BENCH" --postgres "$url" --jobs "$JOBS" --threads "$t")
-      fi
-      line=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-                    printf "%s %s %s %s %s %s", v["claims_per_s"], v["claim_p50_ms"], v["claim_p99_ms"], v["claim_max_ms"], v["complete_p50_ms"], v["enqueue_per_s"] }' <<<"$out")
-      C[$t.$db]=$line
-      set -- $line
-      printf "%-3s %-9s %10.1f %9.2fms %9.2fms %9.2fms %9.2fms %12.1f\n" "$t" "$db" "$1" "$2" "$3" "$4" "$5" "$6"
+  local where
+  for where in disk tmpfs; do
+    local jobs=$JOBS dir=$WORK pgport=""
+    if [ $where = tmpfs ]; then
+      jobs=$JOBS_TMPFS; start_shm_postgres; dir=$SHM; pgport=$SHM_PG_PORT
+    fi
+    echo
+    if [ $where = disk ]; then
+      echo "== claims on disk: queue_bench, $jobs jobs (video + ConfirmUpload each), then T threads Claim -> Complete until empty"
+      echo "   each T: sqlite, postgres, postgres, sqlite; flush = ms per 4 KiB O_DSYNC write measured just before the run"
+    else
+      echo "== claims on tmpfs: the same with the SQLite file and a second PostgreSQL's data in /dev/shm ($jobs jobs):"
+      echo "   every flush is free, so this is the adapters' own cost (CPU, locks, round trips), not the disk's"
+    fi
+    printf "%-3s %-9s %10s %11s %11s %11s %11s %10s %7s\n" T adapter "claims/s" "claim p50" "claim p99" "claim max" "compl p50" "enqueue/s" flush
+    local t db out line url
+    for t in $THREADS; do
+      declare -A C=()
+      for db in sqlite postgres postgres sqlite; do
+        local fl="-"
+        [ $where = disk ] && fl=$(flush_ms)
+        if [ $db = sqlite ]; then
+          rm -f "$dir/q.db" "$dir/q.db-wal" "$dir/q.db-shm"
+          out=$("$QUEUE_BENCH" --sqlite "$dir/q.db" --jobs "$jobs" --threads "$t")
+        else
+          CLAIM_DBS=$((CLAIM_DBS + 1)); pg_fresh_db "bench_claims_$CLAIM_DBS" $pgport; url=$PG_URL
+          out=$("$QUEUE_BENCH" --postgres "$url" --jobs "$jobs" --threads "$t")
+        fi
+        line=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+                      printf "%s %s %s %s %s %s", v["claims_per_s"], v["claim_p50_ms"], v["claim_p99_ms"], v["claim_max_ms"], v["complete_p50_ms"], v["enqueue_per_s"] }' <<<"$out")
+        C[$db]+="$line "
+        set -- $line
+        printf "%-3s %-9s %10.1f %9.2fms %9.2fms %9.2fms %9.2fms %10.1f %7s\n" "$t" "$db" "$1" "$2" "$3" "$4" "$5" "$6" "$fl"
+      done
+      # the mean of each adapter's two runs, then the ratio
+      local s p
+      read -ra s < <(awk '{ for (i = 1; i <= 6; i++) printf "%s ", ($i + $(i + 6)) / 2; print "" }' <<<"${C[sqlite]}")
+      read -ra p < <(awk '{ for (i = 1; i <= 6; i++) printf "%s ", ($i + $(i + 6)) / 2; print "" }' <<<"${C[postgres]}")
+      printf "%-3s %-9s %10.1f %9.2fms %9.2fms   (mean of the two runs)\n" "$t" "sqlite" "${s[0]}" "${s[1]}" "${s[2]}"
+      printf "%-3s %-9s %10.1f %9.2fms %9.2fms   (mean of the two runs)\n" "$t" "postgres" "${p[0]}" "${p[1]}" "${p[2]}"
+      printf "%-3s %-9s %10s %11s %11s\n" "$t" "pg/sqlite" "$(ratio "${p[0]}" "${s[0]}")" "$(ratio "${p[1]}" "${s[1]}")" "$(ratio "${p[2]}" "${s[2]}")"
     done
-    n=$((n + 1))
-    local s p
-    s=(${C[$t.sqlite]}); p=(${C[$t.postgres]})
-    printf "%-3s %-9s %10s %11s %11s\n" "$t" "pg/sqlite" "$(ratio "${p[0]}" "${s[0]}")" "$(ratio "${p[1]}" "${s[1]}")" "$(ratio "${p[2]}" "${s[2]}")"
+    rm -f "$dir/q.db" "$dir/q.db-wal" "$dir/q.db-shm"
   done
-  rm -f "$WORK/q.db" "$WORK/q.db-wal" "$WORK/q.db-shm"
 }
 
 # ============================================================= part: events
@@ -361,7 +405,7 @@ part_events() {
 
   # ratios against the subject: received p50 p99 max within src_p50 src_p99 src_within
   local b s w
-  b=($(cat "$WORK/ev-base.txt")); s=($(cat "$WORK/ev-subj.txt")); w=($(cat "$WORK/ev-rel.txt"))
+  read -ra b <"$WORK/ev-base.txt"; read -ra s <"$WORK/ev-subj.txt"; read -ra w <"$WORK/ev-rel.txt"
   printf "%-36s %9s %7s %7s %7s %7s %8s %8s\n" "ratio A's event, sqlite / redis" "" \
     "$(ratio "${b[1]}" "${s[1]}")" "$(ratio "${b[2]}" "${s[2]}")" "$(ratio "${b[3]}" "${s[3]}")" "" \
     "$(ratio "${b[5]}" "${s[5]}")" "$(ratio "${b[6]}" "${s[6]}")"

@@ -1,6 +1,8 @@
 // The HTTP API of the original system (upload, videos, webhook,
 // notifications), the media paths, and the middleware that runs around every
-// request (rate limits, CORS, request ids, access logs).
+// request (rate limits, CORS, request ids, access logs). The routes live in
+// one file per resource: upload_routes.cc, video_routes.cc, media_routes.cc,
+// webhook_routes.cc, static_files.cc; the middleware in middleware.cc.
 //
 // Register() must be called before the server starts; handlers are then
 // called concurrently from the server's threads.
@@ -54,7 +56,6 @@ class Api {
                          int64_t expires) const;
 
  private:
-  struct Handlers;
   ApiConfig config_;
   service::VideoService& svc_;
   ratelimit::RateLimiter& limiter_;

@@ -25,6 +25,12 @@ http::Response OkText(std::string_view data_json, std::string_view message, int 
   return r;
 }
 
+http::Response JsonNoStore(std::string json) {
+  auto r = http::Response::Json(200, std::move(json));
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
 http::Response Fail(int status, const std::string& code, const std::string& message) {
   auto r = http::Response::Json(status, http::ErrorJson(code, message));
   r.headers.Set("Cache-Control", "no-store");

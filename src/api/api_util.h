@@ -18,6 +18,8 @@ namespace json = boost::json;
 http::Response Ok(json::value data, const std::string& message = "", int status = 200);
 // The same envelope around `data_json`, which is already JSON text.
 http::Response OkText(std::string_view data_json, std::string_view message = "", int status = 200);
+// `json` as is, never cached (listings whose envelope is not Ok's).
+http::Response JsonNoStore(std::string json);
 // { "error": { "code": code, "message": message } }
 http::Response Fail(int status, const std::string& code, const std::string& message);
 // Maps an internal error (db_error, circuit_open, store_error, ...) to 503/500.

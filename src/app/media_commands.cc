@@ -42,40 +42,16 @@ json::value ToJson(const media::ProbeInfo& i) {
   return o;
 }
 
-json::value ToJson(const media::TranscodeSummary& s) {
-  json::object o;
-  o["duration"] = s.duration_seconds;
-  o["width"] = s.width;
-  o["height"] = s.height;
-  o["frameRate"] = s.frame_rate;
-  o["hasAudio"] = s.has_audio;
-  o["manifest"] = s.manifest;
-  o["hlsMaster"] = s.hls_master;
-  o["thumbnail"] = s.thumbnail;
-  json::array reps;
+transcode_protocol::DoneLine ToDoneLine(const media::TranscodeSummary& s) {
+  transcode_protocol::DoneLine d{.duration = s.duration_seconds, .width = s.width, .height = s.height,
+                                 .frame_rate = s.frame_rate, .has_audio = s.has_audio, .manifest = s.manifest,
+                                 .hls_master = s.hls_master, .thumbnail = s.thumbnail, .renditions = {}};
   for (const auto& r : s.renditions) {
-    json::object ro;
-    ro["id"] = r.id;
-    ro["kind"] = r.kind;
-    ro["name"] = r.name;
-    ro["codecs"] = r.codecs;
-    if (r.kind == "video") {
-      ro["width"] = r.width;
-      ro["height"] = r.height;
-    }
-    ro["bitrate"] = r.bitrate;
-    ro["peakBitrate"] = r.peak_bitrate;
-    ro["size"] = r.bytes;
-    ro["duration"] = r.duration_seconds;
-    ro["segments"] = r.segments;
-    reps.push_back(std::move(ro));
+    d.renditions.push_back({.id = r.id, .kind = r.kind, .name = r.name, .codecs = r.codecs, .width = r.width,
+                            .height = r.height, .bitrate = r.bitrate, .peak_bitrate = r.peak_bitrate,
+                            .size = r.bytes, .duration = r.duration_seconds, .segments = r.segments});
   }
-  o["renditions"] = std::move(reps);
-  return o;
-}
-
-json::value ErrorJson(const Error& e) {
-  return json::object{{"error", json::object{{"code", e.code}, {"message", e.message}}}};
+  return d;
 }
 
 int ExitCodeFor(const Error& e) {
@@ -84,12 +60,13 @@ int ExitCodeFor(const Error& e) {
 
 namespace {
 
-void PrintLine(const json::value& v) {
-  std::string s = json_text::Serialize(v);
-  s += '\n';
-  fwrite(s.data(), 1, s.size(), stdout);
+// `line` ends in its newline.
+void PrintLine(const std::string& line) {
+  fwrite(line.data(), 1, line.size(), stdout);
   fflush(stdout);
 }
+
+void PrintJson(const json::value& v) { PrintLine(json_text::Serialize(v) + '\n'); }
 
 // Benchmark knobs (bench/README.md records what each one measured). The
 // defaults in media::TranscodeTuning are the measured best; these variables
@@ -147,8 +124,8 @@ int RunTranscode(const TranscodeArgs& a) {
   if (!a.ladder.empty()) {
     opt.ladder = media::ParseLadder(a.ladder);
     if (opt.ladder.empty()) {
-      PrintLine(ErrorJson(MakeError("invalid_argument",
-                                    "--ladder expects SHORT:KBPS pairs, e.g. 1080:4500,720:2500")));
+      PrintLine(transcode_protocol::EncodeError(MakeError(
+          "invalid_argument", "--ladder expects SHORT:KBPS pairs, e.g. 1080:4500,720:2500")));
       return kExitInternal;
     }
   }
@@ -156,7 +133,7 @@ int RunTranscode(const TranscodeArgs& a) {
   media::ProgressCallback cb;
   if (json_progress) {
     cb = [](const media::Progress& p) {
-      PrintLine(json::object{{"stage", p.stage}, {"progress", p.percent}});
+      PrintLine(transcode_protocol::EncodeProgress({p.stage, p.percent}));
     };
   }
   Result<media::TranscodeSummary> r = [&]() -> Result<media::TranscodeSummary> {
@@ -167,11 +144,11 @@ int RunTranscode(const TranscodeArgs& a) {
     }
   }();
   if (!r.ok()) {
-    PrintLine(ErrorJson(r.error()));
+    PrintLine(transcode_protocol::EncodeError(r.error()));
     return ExitCodeFor(r.error());
   }
   if (json_progress) {
-    PrintLine(json::object{{"stage", "done"}, {"progress", 100}, {"result", ToJson(*r)}});
+    PrintLine(transcode_protocol::EncodeDone(ToDoneLine(*r)));
   } else {
     std::printf("transcoded %s -> %s/manifest.mpd (%zu renditions, %.2f s)\n", a.input.c_str(),
                 a.output.c_str(), r->renditions.size(), r->duration_seconds);
@@ -203,11 +180,11 @@ void AddMediaCommands(CLI::App& app, int* exit_code) {
     ApplySandboxLimits({2048, 60, 0});
     auto r = media::Probe(*path);
     if (!r.ok()) {
-      PrintLine(ErrorJson(r.error()));
+      PrintLine(transcode_protocol::EncodeError(r.error()));
       *exit_code = ExitCodeFor(r.error());
       return;
     }
-    PrintLine(ToJson(*r));
+    PrintJson(ToJson(*r));
     *exit_code = kExitOk;
   });
 }

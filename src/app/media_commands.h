@@ -3,6 +3,8 @@
 //
 // Exit status: 0 success; 2 the input was rejected (the last stdout line is
 // {"error":{"code":"...","message":"..."}}); 1 internal failure (same line).
+// The lines of `transcode --progress json` are written with the codec in
+// core/transcode_protocol.h; the worker reads them with the same codec.
 #pragma once
 
 #include <string>
@@ -10,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/result.h"
+#include "core/transcode_protocol.h"
 #include "media/probe.h"
 #include "media/transcoder.h"
 
@@ -24,8 +27,7 @@ inline constexpr int kExitInternal = 1;
 inline constexpr int kExitRejected = 2;
 
 boost::json::value ToJson(const media::ProbeInfo& info);
-boost::json::value ToJson(const media::TranscodeSummary& summary);
-boost::json::value ErrorJson(const Error& e);
+transcode_protocol::DoneLine ToDoneLine(const media::TranscodeSummary& summary);
 int ExitCodeFor(const Error& e);
 
 // Registers the subcommands; each sets *exit_code when it runs.

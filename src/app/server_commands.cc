@@ -244,7 +244,7 @@ int RunServe(bool with_workers) {
   ro.cors_origin = cfg.frontend_url;
   ro.trust_proxy = cfg.trust_proxy;
   ro.video_exists = [&core](const std::string& id) -> Result<bool> {
-    VS_ASSIGN_OR_RETURN(std::optional<Video> v, core.svc->videos().Get(id));
+    VS_ASSIGN_OR_RETURN(std::optional<Video> v, core.svc->Get(id));
     return v.has_value();
   };
   // Declared before the server: it must outlive the connections it owns.
@@ -275,7 +275,8 @@ int RunServe(bool with_workers) {
   }
   std::unique_ptr<worker::WorkerPool> pool;
   if (with_workers && cfg.workers > 0) {
-    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
+    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc,
+                                                *core.guarded_store);
     core.svc->SetJobListener([p = pool.get()] { p->Wake(); });
   }
   std::thread watcher = WatchSignals([&] {
@@ -283,11 +284,21 @@ int RunServe(bool with_workers) {
     rt.Shutdown();  // answers held polls and closes WebSockets, so Stop need not wait for them
     server.Stop();
   });
-  // Status events of separate `visionsync worker` processes, for our clients.
+  // Without Redis, events cross processes through the database: the relay
+  // brings other processes' events (separate workers, other api processes)
+  // to our clients. An `api` process also writes its own events there, so
+  // clients of its peers see uploads and confirmations made through it; an
+  // all-in-one `serve` skips that write (its events reach its clients
+  // directly, and separate workers write theirs).
   service::EventRelay relay(core.db->events(), core.bus, Core::ProcessId());
+  std::unique_ptr<service::EventOutbox> outbox;
   if (fanout) {
     fanout->Start();
   } else {
+    if (!with_workers) {
+      outbox = std::make_unique<service::EventOutbox>(core.db->events(), core.bus, SystemClock::Instance(),
+                                                      Core::ProcessId());
+    }
     relay.Start();
   }
   if (pool) {
@@ -326,7 +337,7 @@ int RunWorker() {
     outbox = std::make_unique<service::EventOutbox>(core.db->events(), core.bus, SystemClock::Instance(),
                                                     Core::ProcessId());
   }
-  worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc);
+  worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc, *core.guarded_store);
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;

@@ -3,28 +3,11 @@
 #include <memory>
 #include <utility>
 
+#include "http/client_address.h"
+#include "http/cors.h"
+
 namespace vs::realtime {
 namespace {
-
-// Every polling response needs CORS headers of its own: the API middleware
-// would otherwise add "*", which browsers reject for credentialed requests
-// (socket.io-client's withCredentials, sticky-session cookies).
-http::Headers CorsHeaders(const http::Request& req, const std::string& cors_origin) {
-  http::Headers h;
-  const std::string_view origin = req.headers.Get("Origin");
-  const bool any = cors_origin.empty() || cors_origin == "*";
-  if (origin.empty()) {
-    h.Set("Access-Control-Allow-Origin", any ? "*" : cors_origin);
-  } else if (any || origin == cors_origin) {
-    h.Set("Access-Control-Allow-Origin", std::string(origin));
-    h.Set("Access-Control-Allow-Credentials", "true");
-    h.Set("Vary", "Origin");
-  } else {
-    h.Set("Access-Control-Allow-Origin", cors_origin);
-    h.Set("Vary", "Origin");
-  }
-  return h;
-}
 
 http::Response WithHeaders(http::Response r, const http::Headers& extra) {
   for (const auto& [k, v] : extra.items()) r.headers.Set(k, v);
@@ -45,7 +28,10 @@ struct Polling {
 
   void Get(http::Request& req, const http::Responder& respond) {
     const RealtimeOptions& opt = engine.options();
-    http::Headers cors = CorsHeaders(req, opt.cors_origin);
+    // Every polling response needs CORS headers of its own: the API
+    // middleware would otherwise add "*", which browsers reject for
+    // credentialed requests.
+    http::Headers cors = http::CredentialedCorsHeaders(req, opt.cors_origin);
     const auto transport = req.Query("transport");
     if (transport != "polling") {
       // transport=websocket here means a WebSocket request without the
@@ -58,8 +44,8 @@ struct Polling {
     if (!sid) {
       if (req.Query("EIO") != "4")
         return respond(Fail(EngineError::kUnsupportedProtocolVersion, cors));
-      if (!OriginAllowed(req, opt.cors_origin)) return respond(Fail(EngineError::kForbidden, cors));
-      auto s = engine.Open(ClientAddress(req, opt.trust_proxy), Transport::kPolling);
+      if (!http::OriginAllowed(req, opt.cors_origin)) return respond(Fail(EngineError::kForbidden, cors));
+      auto s = engine.Open(http::ClientAddress(req, opt.trust_proxy), Transport::kPolling);
       if (!s.ok()) {
         if (s.error().code == "forbidden") return respond(Fail(EngineError::kForbidden, cors));
         auto r = Fail(EngineError::kBadRequest, cors);
@@ -86,7 +72,7 @@ struct Polling {
   }
 
   http::Response Post(http::Request& req) {
-    const http::Headers cors = CorsHeaders(req, engine.options().cors_origin);
+    const http::Headers cors = http::CredentialedCorsHeaders(req, engine.options().cors_origin);
     const auto transport = req.Query("transport");
     if (transport != "polling") {
       return Fail(
@@ -123,30 +109,6 @@ void RegisterPolling(http::Router& router, Engine& engine) {
   router.AddAsync("GET", "/socket.io",
                   [p](http::Request& req, http::Responder respond) { p->Get(req, respond); });
   router.Add("POST", "/socket.io", [p](http::Request& req) { return p->Post(req); });
-}
-
-std::string ClientAddress(const http::Request& req, bool trust_proxy) {
-  if (trust_proxy) {
-    std::string_view xff = req.headers.Get("X-Forwarded-For");
-    std::string_view first = xff.substr(0, xff.find(','));
-    while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
-    while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
-    if (!first.empty() && first.size() < 64) return std::string(first);
-  }
-  return req.remote_addr;
-}
-
-bool OriginAllowed(const http::Request& req, const std::string& cors_origin) {
-  std::string_view origin = req.headers.Get("Origin");
-  if (origin.empty() || cors_origin.empty() || cors_origin == "*" || origin == cors_origin)
-    return true;
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (origin.starts_with(scheme)) {
-      origin.remove_prefix(scheme.size());
-      return !origin.empty() && origin == req.headers.Get("Host");
-    }
-  }
-  return false;
 }
 
 }  // namespace vs::realtime

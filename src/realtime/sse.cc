@@ -11,7 +11,8 @@
 
 #include "core/ids.h"
 #include "core/json_text.h"
-#include "realtime/polling.h"
+#include "http/client_address.h"
+#include "http/cors.h"
 
 namespace vs::realtime {
 
@@ -145,7 +146,7 @@ class SseHandlerImpl final : public SseHandler {
                           bhttp::request<bhttp::empty_body> /*req*/, http::Request parsed) override {
     const RealtimeOptions& opt = engine_.options();
     const std::string id(VideoIdOf(parsed.path));
-    const std::string address = ClientAddress(parsed, opt.trust_proxy);
+    const std::string address = http::ClientAddress(parsed, opt.trust_proxy);
     if (!IsValidId(id)) {
       co_await Refuse(stream, parsed, 400, "invalid_id", "video ids are 24 hexadecimal characters");
       co_return;
@@ -157,7 +158,7 @@ class SseHandlerImpl final : public SseHandler {
         co_return;
       }
     }
-    if (!OriginAllowed(parsed, opt.cors_origin)) {
+    if (!http::OriginAllowed(parsed, opt.cors_origin)) {
       co_await Refuse(stream, parsed, 403, "forbidden", "this origin may not use the server");
       co_return;
     }
@@ -263,9 +264,8 @@ class SseHandlerImpl final : public SseHandler {
   // CORS (EventSource from the web UI's origin), the request id and the rate
   // limit counters the middleware put on the request.
   void AppendCommonHeaders(std::string& head, const http::Request& parsed) const {
-    const std::string& cors = engine_.options().cors_origin;
-    http::AppendField(head, "Access-Control-Allow-Origin", cors.empty() ? std::string_view("*") : cors);
-    if (!cors.empty()) http::AppendField(head, "Vary", "Origin");
+    const http::Headers cors = http::CorsHeaders(engine_.options().cors_origin);
+    for (const auto& [k, v] : cors.items()) http::AppendField(head, k, v);
     http::AppendField(head, "X-Request-Id", parsed.request_id);
     for (const auto& [k, v] : parsed.response_headers.items()) http::AppendField(head, k, v);
   }

@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "http/client_address.h"
+#include "http/cors.h"
 #include "http/upgrade.h"
-#include "realtime/polling.h"
 #include "realtime/ws_frame.h"
 
 namespace vs::realtime {
@@ -423,7 +424,7 @@ class WebSocketHandler final : public http::UpgradeHandler {
       refusal = EngineError::kBadRequest;
     } else if (!sid && parsed.Query("EIO") != "4") {
       refusal = EngineError::kUnsupportedProtocolVersion;
-    } else if (!OriginAllowed(parsed, opt.cors_origin)) {
+    } else if (!http::OriginAllowed(parsed, opt.cors_origin)) {
       // Browsers apply no CORS to WebSockets: this check is the only one.
       refusal = EngineError::kForbidden;
     } else if (sid) {
@@ -434,7 +435,7 @@ class WebSocketHandler final : public http::UpgradeHandler {
         refusal = EngineError::kBadRequest;  // already upgraded
       }
     } else {
-      auto opened = engine_.Open(ClientAddress(parsed, opt.trust_proxy), Transport::kWebSocket);
+      auto opened = engine_.Open(http::ClientAddress(parsed, opt.trust_proxy), Transport::kWebSocket);
       if (opened.ok()) {
         session = *opened;
       } else {

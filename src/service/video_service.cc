@@ -182,4 +182,48 @@ Result<bool> VideoService::Delete(const std::string& id) {
   return true;
 }
 
+Result<std::optional<Video>> VideoService::UpdateMetadata(const std::string& id,
+                                                          const std::optional<std::string>& title,
+                                                          const std::optional<std::string>& description) {
+  return videos_.UpdateMetadata(id, title, description);
+}
+
+Result<std::optional<Video>> VideoService::Get(const std::string& id) { return videos_.Get(id); }
+
+Result<Page<Video>> VideoService::List(const db::ListQuery& q) { return videos_.List(q); }
+
+Result<std::vector<std::pair<VideoStatus, int64_t>>> VideoService::CountByStatus() {
+  return videos_.CountByStatus();
+}
+
+Result<Page<Notification>> VideoService::Notifications(int limit, const std::string& cursor,
+                                                       const std::string& video_id) {
+  return notifications_.List(limit, cursor, video_id);
+}
+
+Result<store::ObjectInfo> VideoService::StatSource(const std::string& id) { return store_.Stat(RawKey(id)); }
+
+Result<std::unique_ptr<store::ObjectWriter>> VideoService::OpenSourceWriter(const std::string& id) {
+  return store_.OpenWriter(RawKey(id));
+}
+
+std::optional<std::string> VideoService::PresignUpload(const std::string& id, const std::string& content_type,
+                                                       int64_t ttl_s) {
+  return store_.PresignPut(RawKey(id), content_type, ttl_s);
+}
+
+Result<store::ObjectInfo> VideoService::StatMedia(const std::string& id, const std::string& file) {
+  return store_.Stat(ProcessedPrefix(id) + file);
+}
+
+std::optional<std::string> VideoService::MediaLocalPath(const std::string& id, const std::string& file) {
+  return store_.LocalPath(ProcessedPrefix(id) + file);
+}
+
+Result<std::unique_ptr<store::ObjectReader>> VideoService::OpenMedia(const std::string& id,
+                                                                     const std::string& file, uint64_t offset,
+                                                                     uint64_t length) {
+  return store_.OpenReader(ProcessedPrefix(id) + file, offset, length);
+}
+
 }  // namespace vs::service

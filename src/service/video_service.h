@@ -3,10 +3,14 @@
 // on the event bus, in that order. Thread-safe (its dependencies are).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 
 #include "core/clock.h"
@@ -59,6 +63,38 @@ class VideoService {
   // Deletes the row, the raw upload and every processed file.
   Result<bool> Delete(const std::string& id);
 
+  // Edits the title and/or the description (nullopt leaves one as it is);
+  // not a status change, so nothing is recorded or published. nullopt when
+  // the video does not exist.
+  Result<std::optional<Video>> UpdateMetadata(const std::string& id,
+                                              const std::optional<std::string>& title,
+                                              const std::optional<std::string>& description);
+
+  // Reads, for the API and the worker, as the repositories answer them.
+  Result<std::optional<Video>> Get(const std::string& id);
+  // Newest first, filtered and paged as db::VideoRepository::List.
+  Result<Page<Video>> List(const db::ListQuery& q);
+  // Every status with its count (zeros included), in kAllVideoStatuses order.
+  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus();
+  // The status-change history, newest first; video_id empty = all videos.
+  Result<Page<Notification>> Notifications(int limit, const std::string& cursor,
+                                           const std::string& video_id);
+
+  // The uploaded source (RawKey): its size and ETag, a writer for the bytes
+  // this server receives, and a URL the client may PUT them to directly
+  // (nullopt when the store hands out none: the bytes then come here).
+  Result<store::ObjectInfo> StatSource(const std::string& id);
+  Result<std::unique_ptr<store::ObjectWriter>> OpenSourceWriter(const std::string& id);
+  std::optional<std::string> PresignUpload(const std::string& id, const std::string& content_type,
+                                           int64_t ttl_s);
+
+  // A processed file (ProcessedPrefix + file): its size and ETag, its path
+  // when the store is the local disk, and a ranged reader otherwise.
+  Result<store::ObjectInfo> StatMedia(const std::string& id, const std::string& file);
+  std::optional<std::string> MediaLocalPath(const std::string& id, const std::string& file);
+  Result<std::unique_ptr<store::ObjectReader>> OpenMedia(const std::string& id, const std::string& file,
+                                                         uint64_t offset, uint64_t length);
+
   // Media URLs: CDN base, else the public URL, else `request_base` (from the
   // request's Host), else relative.
   std::string MediaUrl(const std::string& id, std::string_view file,
@@ -71,9 +107,6 @@ class VideoService {
   // Called after a job was enqueued (wakes idle embedded workers).
   void SetJobListener(std::function<void()> fn) { on_job_ = std::move(fn); }
 
-  db::VideoRepository& videos() { return videos_; }
-  db::NotificationRepository& notifications() { return notifications_; }
-  store::ObjectStore& store() { return store_; }
   const Clock& clock() const { return clock_; }
 
  private:

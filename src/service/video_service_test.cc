@@ -173,5 +173,140 @@ TEST_F(VideoServiceTest, ReadyIsFinalAndDeleteRemovesEverything) {
   EXPECT_FALSE(*again);
 }
 
+TEST_F(VideoServiceTest, ListFiltersAndPagesNewestFirst) {
+  VideoService svc = Make();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(1000);
+    auto v = svc.CreateUpload("T" + std::to_string(i), "", "a.mp4", "video/mp4", 10);
+    ASSERT_TRUE(v.ok());
+    ids.push_back(v->id);
+  }
+  ASSERT_TRUE(svc.Confirm(ids[1], "").ok());
+
+  db::ListQuery q;
+  q.limit = 2;
+  auto first = svc.List(q);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->items[0].id, ids[2]);
+  EXPECT_EQ(first->items[1].id, ids[1]);
+  ASSERT_FALSE(first->next_cursor.empty());
+  q.cursor = first->next_cursor;
+  auto second = svc.List(q);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 1u);
+  EXPECT_EQ(second->items[0].id, ids[0]);
+
+  db::ListQuery uploaded;
+  uploaded.status = VideoStatus::kUploaded;
+  auto filtered = svc.List(uploaded);
+  ASSERT_TRUE(filtered.ok());
+  ASSERT_EQ(filtered->items.size(), 1u);
+  EXPECT_EQ(filtered->items[0].id, ids[1]);
+}
+
+TEST_F(VideoServiceTest, GetCountsAndMetadata) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("Old", "d", "a.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  auto got = svc.Get(v->id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->title, "Old");
+  auto missing = svc.Get("0123456789abcdef01234567");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+
+  const size_t events_before = events_.size();
+  auto updated = svc.UpdateMetadata(v->id, std::string("New"), std::nullopt);
+  ASSERT_TRUE(updated.ok() && updated->has_value());
+  EXPECT_EQ((*updated)->title, "New");
+  EXPECT_EQ((*updated)->description, "d");  // untouched
+  EXPECT_EQ(events_.size(), events_before);  // not a status change
+  auto absent = svc.UpdateMetadata("0123456789abcdef01234567", std::string("x"), std::nullopt);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  ASSERT_TRUE(svc.Confirm(v->id, "").ok());
+  auto counts = svc.CountByStatus();
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), std::size(kAllVideoStatuses));
+  for (const auto& [status, n] : *counts) EXPECT_EQ(n, status == VideoStatus::kUploaded ? 1 : 0);
+}
+
+TEST_F(VideoServiceTest, NotificationsPageThroughTheHistory) {
+  VideoService svc = Make();
+  auto a = svc.CreateUpload("A", "", "a.mp4", "video/mp4", 10);
+  auto b = svc.CreateUpload("B", "", "b.mp4", "video/mp4", 10);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(svc.Confirm(a->id, "").ok());
+
+  auto mine = svc.Notifications(10, "", a->id);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->items.size(), 2u);
+  EXPECT_EQ(mine->items[0].status, VideoStatus::kUploaded);  // newest first
+  EXPECT_EQ(mine->items[1].status, VideoStatus::kUploading);
+
+  auto first = svc.Notifications(2, "", "");
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->items.size(), 2u);
+  ASSERT_FALSE(first->next_cursor.empty());
+  auto rest = svc.Notifications(2, first->next_cursor, "");
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->items.size(), 1u);
+  EXPECT_TRUE(rest->next_cursor.empty());
+}
+
+TEST_F(VideoServiceTest, SourceOperationsUseTheRawKey) {
+  VideoService svc = Make();
+  const std::string id = "0123456789abcdef01234567";
+  auto none = svc.StatSource(id);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, store::kNotFound);
+  EXPECT_FALSE(svc.PresignUpload(id, "video/mp4", 60).has_value());  // the local store signs none
+
+  auto w = svc.OpenSourceWriter(id);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write("12345", 5).ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  EXPECT_TRUE(fs::exists(fs::path(root_) / RawKey(id)));
+  auto st = svc.StatSource(id);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 5u);
+  EXPECT_FALSE(st->etag.empty());
+}
+
+TEST_F(VideoServiceTest, MediaOperationsUseTheProcessedPrefix) {
+  VideoService svc = Make();
+  const std::string id = "0123456789abcdef01234567";
+  const fs::path file = fs::path(root_) / (ProcessedPrefix(id) + "chunk-0-1.m4s");
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << "0123456789";
+
+  auto st = svc.StatMedia(id, "chunk-0-1.m4s");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 10u);
+  auto path = svc.MediaLocalPath(id, "chunk-0-1.m4s");
+  ASSERT_TRUE(path.has_value());
+  EXPECT_TRUE(fs::equivalent(*path, file));
+
+  auto reader = svc.OpenMedia(id, "chunk-0-1.m4s", 2, 5);
+  ASSERT_TRUE(reader.ok());
+  std::string got;
+  char buf[16];
+  for (;;) {
+    auto n = (*reader)->Read(buf, sizeof(buf));
+    ASSERT_TRUE(n.ok());
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_EQ(got, "23456");
+
+  EXPECT_FALSE(svc.StatMedia(id, "missing.m4s").ok());
+  auto absent = svc.OpenMedia(id, "missing.m4s", 0, 1);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, store::kNotFound);
+}
+
 }  // namespace
 }  // namespace vs::service

@@ -1,18 +1,9 @@
 #include "worker/worker.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
+#include <exception>
 #include <filesystem>
-
-#include <boost/json.hpp>
+#include <variant>
 
 #include "resilience/circuit_breaker.h"
 
@@ -20,48 +11,7 @@ namespace vs::worker {
 namespace {
 
 namespace fs = std::filesystem;
-namespace json = boost::json;
-
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // stdout: JSON lines
-  int err = -1;  // stderr: kept for error messages
-};
-
-// fork + exec with the child tied to this process: PR_SET_PDEATHSIG kills it
-// if we die (no orphan keeps writing after a crash), lower CPU priority
-// keeps the API responsive, and its own process group lets us kill it whole.
-Result<Child> Spawn(const std::vector<std::string>& argv) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return MakeError("spawn_failed", "pipe failed");
-  if (pipe2(err, O_CLOEXEC) != 0) {
-    close(out[0]);
-    close(out[1]);
-    return MakeError("spawn_failed", "pipe failed");
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) return MakeError("spawn_failed", "fork failed");
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    setpgid(0, 0);
-    setpriority(PRIO_PROCESS, 0, 5);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  return Child{pid, out[0], err[0]};
-}
+namespace tp = transcode_protocol;
 
 // The job pins the upload it was confirmed for (Job::source_etag): another
 // PUT to the still-valid upload URL replaces the object, and those bytes
@@ -70,15 +20,46 @@ constexpr const char* kSourceChanged =
     "the uploaded file changed after it was confirmed; upload it again";
 constexpr const char* kSourceChangedWhileReading = "the uploaded file changed while it was read";
 
-std::string Describe(int status) {
-  if (WIFSIGNALED(status)) return "the transcoder was killed by signal " + std::to_string(WTERMSIG(status));
-  return "the transcoder failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+// How long one read of the child's output may wait: the stop flag and the
+// heartbeat are checked at least this often.
+constexpr std::chrono::milliseconds kReadSlice{500};
+
+std::string Describe(const ExitStatus& s) {
+  if (s.signal != 0) return "the transcoder was killed by signal " + std::to_string(s.signal);
+  return "the transcoder failed (exit " + std::to_string(s.code) + ")";
+}
+
+service::ReadyInfo ToReadyInfo(const tp::DoneLine& done) {
+  service::ReadyInfo info;
+  info.duration = done.duration;
+  info.width = done.width;
+  info.height = done.height;
+  for (const tp::RenditionResult& r : done.renditions) {
+    info.renditions.push_back(
+        {.id = r.id, .name = r.name, .width = r.width, .height = r.height, .bitrate = r.bitrate});
+  }
+  return info;
 }
 
 }  // namespace
 
-WorkerPool::WorkerPool(WorkerOptions options, db::JobQueue& queue, service::VideoService& videos)
-    : opt_(std::move(options)), queue_(queue), svc_(videos) {}
+// One claimed job on its way through the steps.
+struct WorkerPool::Attempt {
+  const Job& job;
+  const std::string& me;
+  std::string work;    // scratch folder, removed when the attempt ends
+  std::string source;  // the upload as a local file
+  std::string out;     // the transcoder's output folder
+  std::chrono::steady_clock::time_point next_beat;
+};
+
+WorkerPool::WorkerPool(WorkerOptions options, db::JobQueue& queue, service::VideoService& videos,
+                       store::ObjectStore& store, std::unique_ptr<ChildLauncher> launcher)
+    : opt_(std::move(options)),
+      queue_(queue),
+      svc_(videos),
+      store_(store),
+      launcher_(launcher ? std::move(launcher) : NewSubprocessLauncher()) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -116,12 +97,17 @@ void WorkerPool::FailAttempt(const Job& job, const std::string& me, const std::s
   }
 }
 
+int64_t WorkerPool::RetryBackoffMs(const Job& job) const {
+  return resilience::BackoffMs(job.attempts, opt_.retry_base_ms, opt_.retry_base_ms * 12) +
+         opt_.retry_base_ms / 2;
+}
+
 void WorkerPool::SweepLostJobs() {
   for (VideoStatus s : {VideoStatus::kUploaded, VideoStatus::kProcessing}) {
     db::ListQuery q;
     q.status = s;
     q.limit = 100;
-    auto page = svc_.videos().List(q);
+    auto page = svc_.List(q);
     if (!page.ok()) return;
     for (const Video& v : page->items) {
       auto job = queue_.LatestForVideo(v.id);
@@ -136,242 +122,250 @@ void WorkerPool::Loop(int index) {
   const std::string me = opt_.worker_id + "/" + std::to_string(index);
   auto next_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
-    if (index == 0 && std::chrono::steady_clock::now() >= next_sweep) {
-      SweepLostJobs();
-      next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool ran = false;
+    try {
+      if (index == 0 && std::chrono::steady_clock::now() >= next_sweep) {
+        next_sweep = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        SweepLostJobs();
+      }
+      ran = RunOne(me);
+    } catch (...) {
+      // A claim or the sweep threw (RunJob itself does not): try again after
+      // the poll interval rather than end the thread, which would end the server.
     }
-    auto job = queue_.Claim(me, opt_.lease_ms);
-    if (job.ok() && job->has_value()) {
-      ++busy_;
-      RunJob(**job, me);
-      --busy_;
-      continue;
-    }
+    if (ran) continue;
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(opt_.poll_ms), [&] { return wake_ || stopping_.load(); });
     wake_ = false;
   }
 }
 
+bool WorkerPool::RunOne(const std::string& me) {
+  auto job = queue_.Claim(me, opt_.lease_ms);
+  if (!job.ok() || !job->has_value()) return false;
+  ++busy_;
+  RunJob(**job, me);
+  --busy_;
+  return true;
+}
+
 void WorkerPool::RunJob(const Job& job, const std::string& me) {
-  const std::string& id = job.video_id;
-  auto started = svc_.MarkProcessing(id, job.attempts);
+  Attempt a{job, me, opt_.scratch_dir + "/" + job.video_id + "-" + std::to_string(job.id), {}, {}, {}};
+  try {
+    RunSteps(a);
+  } catch (const std::exception& e) {
+    FailAfterException(a, e.what());
+  } catch (...) {
+    FailAfterException(a, "unknown exception");
+  }
+  std::error_code ec;
+  fs::remove_all(a.work, ec);
+}
+
+void WorkerPool::FailAfterException(Attempt& a, const char* what) noexcept {
+  try {
+    // The job's error says what was thrown; the video's says no more than
+    // that it was our fault (the text may name internals).
+    FailAttempt(a.job, a.me, std::string("internal error: ") + what, "internal error",
+                "processing failed after " + std::to_string(a.job.attempts) + " attempts: internal error", true,
+                RetryBackoffMs(a.job));
+  } catch (...) {
+    // Could not even record the failure: the lease runs out and another
+    // attempt (or the lost-job sweep) takes care of the job.
+  }
+}
+
+void WorkerPool::RunSteps(Attempt& a) {
+  if (!Prepare(a) || !FetchSource(a)) return;
+  const TranscodeRun run = RunTranscoder(a);
+  switch (run.end) {
+    case TranscodeRun::End::kNotStarted: {
+      const std::string& why = run.start_error.message;
+      FailAttempt(a.job, a.me, why, why, "processing failed: " + why, true, opt_.retry_base_ms);
+      return;
+    }
+    case TranscodeRun::End::kLost:
+      return;  // cancelled or taken over: the job is not ours to report on
+    case TranscodeRun::End::kStopped:
+      (void)queue_.Release(a.job.id, a.me);
+      (void)svc_.Requeue(a.job.video_id, "the server is shutting down");
+      return;
+    case TranscodeRun::End::kExited:
+      Verdict(a, run);
+      return;
+  }
+}
+
+bool WorkerPool::Prepare(Attempt& a) {
+  auto started = svc_.MarkProcessing(a.job.video_id, a.job.attempts);
   if (!started.ok()) {
-    (void)queue_.Fail(job.id, me, started.error().message, true, opt_.retry_base_ms);
-    return;
+    (void)queue_.Fail(a.job.id, a.me, started.error().message, true, opt_.retry_base_ms);
+    return false;
   }
   if (!started->has_value()) {
     // Deleted, or already READY (a duplicate job): nothing to do.
-    (void)queue_.Complete(job.id, me);
-    return;
-  }
-  const std::string work = opt_.scratch_dir + "/" + id + "-" + std::to_string(job.id);
-  std::error_code ec;
-  fs::remove_all(work, ec);
-  fs::create_directories(work, ec);
-  auto cleanup = [&] { fs::remove_all(work, ec); };
-
-  const std::string raw_key = service::RawKey(id);
-  auto fail_read = [&](const Error& e) {
-    const bool missing = e.code == store::kNotFound;
-    FailAttempt(job, me, e.message, "cannot read the uploaded file",
-                missing ? "the uploaded file is missing" : "cannot read the uploaded file",
-                !missing, opt_.retry_base_ms);
-    cleanup();
-  };
-  // Whether the source still is the upload the job was confirmed for; when
-  // not (or when Stat fails) the attempt has been failed: by `why`, for good
-  // unless `retryable`.
-  auto still_confirmed = [&](const char* why, bool retryable) {
-    if (job.source_etag.empty()) return true;  // queued before ETags were recorded
-    auto st = svc_.store().Stat(raw_key);
-    if (!st.ok()) {
-      fail_read(st.error());
-      return false;
-    }
-    if (st->etag == job.source_etag) return true;
-    FailAttempt(job, me, why, why, kSourceChanged, retryable, opt_.retry_base_ms);
-    cleanup();
+    (void)queue_.Complete(a.job.id, a.me);
     return false;
-  };
-
-  if (!still_confirmed(kSourceChanged, false)) return;
-  auto source = svc_.store().FetchToFile(raw_key, work + "/source");
-  if (!source.ok()) {
-    fail_read(source.error());
-    return;
   }
+  std::error_code ec;
+  fs::remove_all(a.work, ec);
+  fs::create_directories(a.work, ec);
+  a.out = a.work + "/out";
+  return true;
+}
+
+void WorkerPool::FailRead(Attempt& a, const Error& e) {
+  const bool missing = e.code == store::kNotFound;
+  FailAttempt(a.job, a.me, e.message, "cannot read the uploaded file",
+              missing ? "the uploaded file is missing" : "cannot read the uploaded file", !missing,
+              opt_.retry_base_ms);
+}
+
+// Whether the source still is the upload the job was confirmed for; when
+// not (or when Stat fails) the attempt has been failed: by `why`, for good
+// unless `retryable`.
+bool WorkerPool::StillConfirmed(Attempt& a, const char* why, bool retryable) {
+  if (a.job.source_etag.empty()) return true;  // queued before ETags were recorded
+  auto st = store_.Stat(service::RawKey(a.job.video_id));
+  if (!st.ok()) {
+    FailRead(a, st.error());
+    return false;
+  }
+  if (st->etag == a.job.source_etag) return true;
+  FailAttempt(a.job, a.me, why, why, kSourceChanged, retryable, opt_.retry_base_ms);
+  return false;
+}
+
+bool WorkerPool::FetchSource(Attempt& a) {
+  if (!StillConfirmed(a, kSourceChanged, false)) return false;
+  auto source = store_.FetchToFile(service::RawKey(a.job.video_id), a.work + "/source");
+  if (!source.ok()) {
+    FailRead(a, source.error());
+    return false;
+  }
+  a.source = *source;
   // Replaced during the download, the copy may mix both uploads: retry, and
   // the next attempt's first check fails the job for good.
-  if (!still_confirmed(kSourceChangedWhileReading, true)) return;
-  const std::string out = work + "/out";
-  auto child = Spawn({opt_.transcoder_binary, "transcode", "--progress", "json", "--max-memory",
-                      std::to_string(opt_.max_memory_mb), "--max-seconds",
-                      std::to_string(opt_.max_seconds), *source, out});
-  if (!child.ok()) {
-    FailAttempt(job, me, child.error().message, child.error().message,
-                "processing failed: " + child.error().message, true, opt_.retry_base_ms);
-    cleanup();
-    return;
-  }
+  return StillConfirmed(a, kSourceChangedWhileReading, true);
+}
 
-  std::string out_buf, err_buf, last_line;
-  auto next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
-  bool lost = false, stopped = false;
-  pollfd fds[2] = {{child->out, POLLIN, 0}, {child->err, POLLIN, 0}};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds, 2, 500) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[8192];
-      ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-        continue;
-      }
-      if (i == 1) {
-        err_buf.append(buf, n);
-        if (err_buf.size() > 8192) err_buf.erase(0, err_buf.size() - 8192);
-        continue;
-      }
-      out_buf.append(buf, n);
-      size_t nl;
-      while ((nl = out_buf.find('\n')) != std::string::npos) {
-        std::string line = out_buf.substr(0, nl);
-        out_buf.erase(0, nl + 1);
-        if (line.empty()) continue;
-        last_line = line;
-        boost::system::error_code jec;
-        json::value v = json::parse(line, jec);
-        if (jec || !v.is_object()) continue;
-        const auto& o = v.as_object();
-        if (o.contains("progress") && o.contains("stage") && !o.contains("result")) {
-          // The transcoder's own 0-100 maps onto 0-98: publishing comes after.
-          const double p = o.at("progress").to_number<double>() * 0.98;
-          svc_.ReportProgress(id, p, json::value_to<std::string>(o.at("stage")));
-        }
-      }
-      if (out_buf.size() > 1 << 20) out_buf.clear();  // a runaway line
+WorkerPool::TranscodeRun WorkerPool::RunTranscoder(Attempt& a) {
+  TranscodeRun run;
+  auto child = launcher_->Start({opt_.transcoder_binary, "transcode", "--progress", "json", "--max-memory",
+                                 std::to_string(opt_.max_memory_mb), "--max-seconds",
+                                 std::to_string(opt_.max_seconds), a.source, a.out});
+  if (!child.ok()) {
+    run.end = TranscodeRun::End::kNotStarted;
+    run.start_error = child.error();
+    return run;
+  }
+  // From here the child is killed and reaped on every path: by the code
+  // below, or by its destructor when something throws.
+  ChildProcess& c = **child;
+  a.next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
+  std::string line;
+  while (c.ReadLine(&line, kReadSlice) != ChildProcess::Read::kEnd) {
+    if (!line.empty()) {
+      run.last_line = line;
+      ReportLine(a, line);
+      line.clear();
     }
     if (stopping_) {
-      stopped = true;
+      run.end = TranscodeRun::End::kStopped;
       break;
     }
-    if (std::chrono::steady_clock::now() >= next_beat) {
-      auto beat = queue_.Heartbeat(job.id, me, opt_.lease_ms);
-      if (beat.ok() && !*beat) {
-        lost = true;  // cancelled (deleted) or taken over
-        break;
-      }
-      next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
+    if (!KeepLease(a)) {
+      run.end = TranscodeRun::End::kLost;
+      break;
     }
   }
-  if (lost || stopped) kill(-child->pid, SIGKILL), kill(child->pid, SIGKILL);
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
-  int status = 0;
-  while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (lost) {
-    cleanup();
-    return;
-  }
-  if (stopped) {
-    (void)queue_.Release(job.id, me);
-    (void)svc_.Requeue(id, "the server is shutting down");
-    cleanup();
-    return;
-  }
+  if (run.end != TranscodeRun::End::kExited) c.Kill();
+  run.status = c.Wait();
+  return run;
+}
 
+void WorkerPool::ReportLine(Attempt& a, const std::string& line) {
+  // Anything but a well-formed progress line (the verdict, garbage) is no
+  // progress; the verdict is read once the child has ended.
+  auto decoded = tp::DecodeLine(line);
+  if (!decoded.ok()) return;
+  if (const auto* p = std::get_if<tp::ProgressLine>(&*decoded)) {
+    // The transcoder's own 0-100 maps onto 0-98: publishing comes after.
+    svc_.ReportProgress(a.job.video_id, p->progress * 0.98, p->stage);
+  }
+}
+
+bool WorkerPool::KeepLease(Attempt& a, bool now) {
+  if (!now && std::chrono::steady_clock::now() < a.next_beat) return true;
+  auto beat = queue_.Heartbeat(a.job.id, a.me, opt_.lease_ms);
+  a.next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
+  return !beat.ok() || *beat;  // a database hiccup is not a lost lease
+}
+
+void WorkerPool::Verdict(Attempt& a, const TranscodeRun& run) {
   // The transcoder's last line is its verdict.
-  json::object verdict;
-  {
-    boost::system::error_code jec;
-    json::value v = json::parse(last_line, jec);
-    if (!jec && v.is_object()) verdict = v.as_object();
+  const auto verdict = tp::DecodeLine(run.last_line);
+  if (run.status.code == 0 && verdict.ok()) {
+    if (const auto* done = std::get_if<tp::DoneLine>(&*verdict)) {
+      Publish(a, *done);
+      return;
+    }
   }
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code == 0 && verdict.contains("result")) {
-    svc_.ReportProgress(id, 98.5, "uploading");
-    const auto& result = verdict.at("result").as_object();
-    // Publish the files, manifests last: a reader that finds a manifest
-    // finds every segment it names.
-    std::vector<fs::path> files, last;
-    for (const auto& e : fs::directory_iterator(out, ec)) {
-      const std::string name = e.path().filename().string();
-      (name == "manifest.mpd" || name == "master.m3u8" ? last : files).push_back(e.path());
-    }
-    files.insert(files.end(), last.begin(), last.end());
-    // Only the job's owner publishes, and it starts from an empty folder, so
-    // the outputs never mix files of two attempts (an earlier one that died
-    // while uploading, or one whose lease ran out and was taken over).
-    auto still_mine = [&] {
-      auto beat = queue_.Heartbeat(job.id, me, opt_.lease_ms);
-      next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
-      return !beat.ok() || *beat;  // a database hiccup is not a lost lease
-    };
-    if (!still_mine()) {
-      cleanup();
-      return;
-    }
-    Status published = svc_.store().DeletePrefix(service::ProcessedPrefix(id));
-    for (size_t i = 0; published.ok() && i < files.size(); ++i) {
-      if (std::chrono::steady_clock::now() >= next_beat && !still_mine()) {
-        cleanup();
-        return;
-      }
-      published = svc_.store().PutFile(service::ProcessedPrefix(id) + files[i].filename().string(),
-                                       files[i].string(), true);
-    }
-    if (!published.ok()) {
-      FailAttempt(job, me, published.error().message, "cannot store the processed video",
-                  "cannot store the processed video", true, opt_.retry_base_ms);
-      cleanup();
-      return;
-    }
-    service::ReadyInfo info;
-    info.duration = result.at("duration").to_number<double>();
-    info.width = static_cast<int>(result.at("width").to_number<double>());
-    info.height = static_cast<int>(result.at("height").to_number<double>());
-    for (const auto& r : result.at("renditions").as_array()) {
-      const auto& ro = r.as_object();
-      RenditionInfo ri;
-      ri.id = json::value_to<std::string>(ro.at("id"));
-      ri.name = json::value_to<std::string>(ro.at("name"));
-      if (ro.contains("width")) ri.width = static_cast<int>(ro.at("width").to_number<double>());
-      if (ro.contains("height")) ri.height = static_cast<int>(ro.at("height").to_number<double>());
-      ri.bitrate = static_cast<int64_t>(ro.at("bitrate").to_number<double>());
-      info.renditions.push_back(ri);
-    }
-    auto ready = svc_.MarkReady(id, info);
-    if (ready.ok() && !ready->has_value()) {
-      // Deleted while we worked: do not leave its files behind.
-      (void)svc_.store().DeletePrefix("processed/" + id);
-    }
-    (void)queue_.Complete(job.id, me);
-    cleanup();
+  std::string reason = Describe(run.status);
+  if (const auto* e = verdict.ok() ? std::get_if<tp::ErrorLine>(&*verdict) : nullptr) {
+    reason = e->message;
+  } else if (run.status.code == 0) {
+    reason = "the transcoder gave no usable result (" +
+             (verdict.ok() ? std::string("its last line is no result") : verdict.error().message) + ")";
+  }
+  if (run.status.code == 2) {
+    // The file itself is unusable: retrying cannot help.
+    FailAttempt(a.job, a.me, reason, reason, "the video could not be processed: " + reason, false, 0);
+  } else {
+    FailAttempt(a.job, a.me, reason, reason,
+                "processing failed after " + std::to_string(a.job.attempts) + " attempts: " + reason, true,
+                RetryBackoffMs(a.job));
+  }
+}
+
+void WorkerPool::Publish(Attempt& a, const tp::DoneLine& done) {
+  const std::string& id = a.job.video_id;
+  svc_.ReportProgress(id, 98.5, "uploading");
+  auto put = PutOutputs(a);
+  if (!put.ok()) {
+    FailAttempt(a.job, a.me, put.error().message, "cannot store the processed video",
+                "cannot store the processed video", true, opt_.retry_base_ms);
     return;
   }
+  if (!*put) return;  // taken over: the new owner publishes
+  auto ready = svc_.MarkReady(id, ToReadyInfo(done));
+  if (ready.ok() && !ready->has_value()) {
+    // Deleted while we worked: do not leave its files behind.
+    (void)store_.DeletePrefix(service::ProcessedPrefix(id));
+  }
+  (void)queue_.Complete(a.job.id, a.me);
+}
 
-  std::string reason = Describe(status);
-  if (verdict.contains("error")) {
-    const auto& e = verdict.at("error").as_object();
-    reason = json::value_to<std::string>(e.at("message"));
+Result<bool> WorkerPool::PutOutputs(Attempt& a) {
+  // Manifests last: a reader that finds a manifest finds every segment it names.
+  std::vector<fs::path> files, last;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(a.out, ec)) {
+    const std::string name = e.path().filename().string();
+    (name == "manifest.mpd" || name == "master.m3u8" ? last : files).push_back(e.path());
   }
-  if (code == 2) {
-    // The file itself is unusable: retrying cannot help.
-    FailAttempt(job, me, reason, reason, "the video could not be processed: " + reason, false, 0);
-  } else {
-    const int64_t backoff = resilience::BackoffMs(job.attempts, opt_.retry_base_ms, opt_.retry_base_ms * 12) +
-                            opt_.retry_base_ms / 2;
-    FailAttempt(job, me, reason, reason,
-                "processing failed after " + std::to_string(job.attempts) + " attempts: " + reason,
-                true, backoff);
+  files.insert(files.end(), last.begin(), last.end());
+  // Only the job's owner publishes, and it starts from an empty folder, so
+  // the outputs never mix files of two attempts (an earlier one that died
+  // while uploading, or one whose lease ran out and was taken over).
+  if (!KeepLease(a, true)) return false;
+  const std::string prefix = service::ProcessedPrefix(a.job.video_id);
+  VS_TRY(store_.DeletePrefix(prefix));
+  for (const fs::path& f : files) {
+    if (!KeepLease(a)) return false;
+    VS_TRY(store_.PutFile(prefix + f.filename().string(), f.string(), true));
   }
-  cleanup();
+  return true;
 }
 
 }  // namespace vs::worker

@@ -1,19 +1,29 @@
 // Embedded and stand-alone workers: claim a job (lease), run the transcoder
 // as a sandboxed child process, stream its progress, keep the lease alive,
 // publish the outputs and report the outcome (READY; retry with backoff; or
-// ERROR with a reason). Start/Wake/Stop are thread-safe.
+// ERROR with a reason). Start/Wake/Stop are thread-safe; RunOne runs on the
+// calling thread (the pool's threads, or a test's).
+//
+// Every job runs inside one boundary: an exception (a bug, a hostile
+// transcoder output that slipped past the codec, a failing adapter) fails
+// that attempt, retryably, and the worker goes on with the next job.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/transcode_protocol.h"
 #include "db/repository.h"
 #include "service/video_service.h"
+#include "store/object_store.h"
+#include "worker/child_process.h"
 
 namespace vs::worker {
 
@@ -31,7 +41,11 @@ struct WorkerOptions {
 
 class WorkerPool {
  public:
-  WorkerPool(WorkerOptions options, db::JobQueue& queue, service::VideoService& videos);
+  // `store` holds the uploads and receives the outputs (the one `videos`
+  // was built with). `launcher` starts the transcoder; null means fork +
+  // exec of `options.transcoder_binary` (NewSubprocessLauncher).
+  WorkerPool(WorkerOptions options, db::JobQueue& queue, service::VideoService& videos,
+             store::ObjectStore& store, std::unique_ptr<ChildLauncher> launcher = nullptr);
   ~WorkerPool();
 
   void Start(int threads);
@@ -41,9 +55,45 @@ class WorkerPool {
   void Stop();
   int busy() const { return busy_.load(); }
 
+  // Claims one job as worker `me` and runs it to its end on this thread;
+  // false when there was none to claim.
+  bool RunOne(const std::string& me);
+
  private:
+  struct Attempt;
+  // How the transcoder's run ended.
+  struct TranscodeRun {
+    enum class End { kExited, kNotStarted, kLost, kStopped } end = End::kExited;
+    Error start_error;        // kNotStarted
+    ExitStatus status;        // kExited
+    std::string last_line;    // its last non-empty stdout line: the verdict
+  };
+
   void Loop(int index);
+  // The job boundary: runs the steps below, catches what they throw.
   void RunJob(const Job& job, const std::string& me);
+  void RunSteps(Attempt& a);
+  // MarkProcessing; false when there is nothing (more) to do.
+  bool Prepare(Attempt& a);
+  // The confirmed upload, as a local file in a.source.
+  bool FetchSource(Attempt& a);
+  bool StillConfirmed(Attempt& a, const char* why, bool retryable);
+  void FailRead(Attempt& a, const Error& e);
+  // The child, its progress lines and the lease, until the child ends, the
+  // lease is lost or the pool stops.
+  TranscodeRun RunTranscoder(Attempt& a);
+  void ReportLine(Attempt& a, const std::string& line);
+  // Renews the lease when due (or `now`); false when the job is no longer ours.
+  bool KeepLease(Attempt& a, bool now = false);
+  // The child's exit status and last line decide: publish, retry, or ERROR.
+  void Verdict(Attempt& a, const TranscodeRun& run);
+  void Publish(Attempt& a, const transcode_protocol::DoneLine& done);
+  // Uploads the outputs, manifests last; false when the lease was lost.
+  Result<bool> PutOutputs(Attempt& a);
+  // After an exception: fails the attempt (retryable) if it still can.
+  void FailAfterException(Attempt& a, const char* what) noexcept;
+  int64_t RetryBackoffMs(const Job& job) const;
+
   // Videos whose job failed for good without a worker to report it (the
   // lease expired on the last attempt) are moved to ERROR.
   void SweepLostJobs();
@@ -57,6 +107,8 @@ class WorkerPool {
   WorkerOptions opt_;
   db::JobQueue& queue_;
   service::VideoService& svc_;
+  store::ObjectStore& store_;
+  std::unique_ptr<ChildLauncher> launcher_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;

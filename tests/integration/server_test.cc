@@ -434,6 +434,27 @@ TEST_F(ServerTest, KillDuringProcessingLosesNothing) {
 
 // GET /api/videos/:id/events: the Server-Sent Events twin of the Socket.IO
 // room, with the video's event number as the SSE id.
+// Two `api` processes on one database and no Redis: a client of B sees the
+// events of an upload made through A (they cross through the database).
+TEST_F(ServerTest, ApiProcessesShareEventsThroughTheDatabase) {
+  data_ = TempDir() + "/data";
+  std::vector<std::string> env = kBaseEnv;
+  port_ = StartServer(&server_, data_, env, "api");
+  ASSERT_GT(port_, 0) << ReadFile(data_ + ".log");
+  std::unique_ptr<Process> b_proc;
+  const int b_port = StartServer(&b_proc, data_, env, "api");
+  ASSERT_GT(b_port, 0);
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("shared.mp4", bytes.size());
+  const std::string id = Str(d, "videoId");
+  RawConn b(b_port);
+  ASSERT_TRUE(b.Send("GET /api/videos/" + id + "/events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n"));
+  ASSERT_TRUE(b.ReadUntil("\r\n\r\n", 5000)) << b.data();
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  EXPECT_TRUE(b.ReadUntil("\"status\":\"UPLOADED\"", 5000)) << b.data();
+}
+
 TEST_F(ServerTest, EventStreamReplaysGoesLiveAndResumesFromLastEventId) {
   Start({"WORKERS=0"});
   const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");

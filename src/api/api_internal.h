@@ -1,0 +1,57 @@
+// What the API's route files share: the context their handlers run with,
+// request helpers, and one Register function per resource. Internal to the
+// api module; handlers are called concurrently from the server's threads
+// and only read the context.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/video.h"
+#include "http/http.h"
+#include "service/video_service.h"
+
+namespace vs::api {
+
+inline constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+inline constexpr const char* kManifestCache = "public, max-age=60";
+
+struct Context {
+  service::VideoService& svc;
+  const ApiConfig& cfg;
+  const Clock& clock;
+  std::function<int()> connections;  // live realtime connections, asked per request
+};
+using ContextPtr = std::shared_ptr<const Context>;
+
+// A route handler as a plain function of the context and the request.
+http::Handler Bind(ContextPtr ctx, http::Response (*fn)(const Context&, http::Request&));
+
+std::string Lower(std::string s);
+// The lower-case extension of a file name, "" when it has none.
+std::string Extension(const std::string& name);
+
+// The scheme and host clients reach us at: PUBLIC_URL, else the request's
+// Host (and X-Forwarded-Proto when the proxy is trusted).
+std::string RequestBase(const http::Request& req, const ApiConfig& cfg);
+// A validation error as 400, anything else as FailInternal.
+http::Response FromError(const Error& e);
+// The video named by the :id parameter, or the 400/404/5xx answer.
+std::variant<Video, http::Response> LoadVideo(const Context& ctx, const http::Request& req);
+
+// The signature over an upload grant (Api::SignUpload).
+std::string SignUpload(const std::string& secret, const std::string& id, const std::string& content_type,
+                       int64_t size, int64_t expires);
+
+void RegisterUploadRoutes(http::Router& router, const ContextPtr& ctx);   // upload_routes.cc
+void RegisterVideoRoutes(http::Router& router, const ContextPtr& ctx);    // video_routes.cc
+void RegisterMediaRoutes(http::Router& router, const ContextPtr& ctx);    // media_routes.cc
+void RegisterWebhookRoutes(http::Router& router, const ContextPtr& ctx);  // webhook_routes.cc
+void RegisterStaticFiles(http::Router& router, const ContextPtr& ctx);    // static_files.cc
+
+}  // namespace vs::api

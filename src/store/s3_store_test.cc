@@ -284,6 +284,14 @@ TEST_F(S3StoreTest, ServerDownFailsFastAndRecovers) {
   S3rverServer own;
   auto store = OwnServerStore(own, 1);
   Put(*store, "down/obj", "survives");
+  // s3rver may still be writing the object's files after it answered the
+  // PUT; a read-back settles them before the server is stopped.
+  auto before = store->Stat("down/obj");
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size, 8u);
+  auto early = store->OpenReader("down/obj", 0, std::nullopt);
+  ASSERT_TRUE(early.ok());
+  ASSERT_EQ(ReadAll(**early), "survives");
   own.Stop();
 
   auto st = store->Stat("down/obj");

@@ -41,19 +41,11 @@ std::string RequestBase(const http::Request& req, const ApiConfig& cfg) {
   return proto + "://" + host;
 }
 
-http::Response FromError(const Error& e) {
-  if (e.code == "invalid_json" || e.code == "invalid_field" || e.code == "invalid_limit" ||
-      e.code == "invalid_cursor") {
-    return Fail(400, e.code, e.message);
-  }
-  return FailInternal(e);
-}
-
 std::variant<Video, http::Response> LoadVideo(const Context& ctx, const http::Request& req) {
   const std::string id = req.Param("id");
   if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
   auto v = ctx.svc.Get(id);
-  if (!v.ok()) return FailInternal(v.error());
+  if (!v.ok()) return FromError(v.error());
   if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
   return std::move(**v);
 }

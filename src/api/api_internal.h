@@ -39,8 +39,6 @@ std::string Extension(const std::string& name);
 // The scheme and host clients reach us at: PUBLIC_URL, else the request's
 // Host (and X-Forwarded-Proto when the proxy is trusted).
 std::string RequestBase(const http::Request& req, const ApiConfig& cfg);
-// A validation error as 400, anything else as FailInternal.
-http::Response FromError(const Error& e);
 // The video named by the :id parameter, or the 400/404/5xx answer.
 std::variant<Video, http::Response> LoadVideo(const Context& ctx, const http::Request& req);
 

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "api/api_util.h"
+#include "db/repository.h"
+#include "resilience/circuit_breaker.h"
+#include "store/object_store.h"
+
 namespace vs::api {
 namespace {
 
@@ -39,6 +44,50 @@ TEST(ApiTest, MagicBytes) {
   EXPECT_TRUE(LooksLikeVideo(ogg, sizeof(ogg)));
   EXPECT_FALSE(LooksLikeVideo(txt, sizeof(txt)));
   EXPECT_FALSE(LooksLikeVideo(mp4, 3));
+}
+
+TEST(ApiTest, StatusFollowsTheErrorKind) {
+  EXPECT_EQ(StatusFor(ErrorKind::kInvalid), 400);
+  EXPECT_EQ(StatusFor(ErrorKind::kForbidden), 403);
+  EXPECT_EQ(StatusFor(ErrorKind::kNotFound), 404);
+  EXPECT_EQ(StatusFor(ErrorKind::kConflict), 409);
+  EXPECT_EQ(StatusFor(ErrorKind::kTooLarge), 413);
+  EXPECT_EQ(StatusFor(ErrorKind::kUnavailable), 503);
+  EXPECT_EQ(StatusFor(ErrorKind::kInternal), 500);
+}
+
+TEST(ApiTest, UnavailableDependenciesAnswer503WithRetryAfter) {
+  auto db = FromError(db::DbError("postgres: connect: host db-7 refused"));
+  EXPECT_EQ(db.status, 503);
+  EXPECT_EQ(db.headers.Get("Retry-After"), "5");
+  EXPECT_EQ(db.body,
+            http::ErrorJson("unavailable", "a storage dependency is unavailable; please retry"));
+  auto store = FromError(store::StoreError("S3 GET x: timeout"));
+  EXPECT_EQ(store.status, 503);
+  EXPECT_EQ(store.body, db.body);
+  // The breaker's message is written for clients and is passed on.
+  auto open = FromError(MakeError(ErrorKind::kUnavailable, resilience::kCircuitOpen,
+                                  "database is unavailable (circuit open); retry later"));
+  EXPECT_EQ(open.status, 503);
+  EXPECT_EQ(open.headers.Get("Retry-After"), "5");
+  EXPECT_EQ(open.body,
+            http::ErrorJson("unavailable", "database is unavailable (circuit open); retry later"));
+}
+
+TEST(ApiTest, ClientErrorsKeepTheirCodeAndMessage) {
+  auto bad = FromError(MakeError(ErrorKind::kInvalid, "invalid_field", "title must be a string"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body, http::ErrorJson("invalid_field", "title must be a string"));
+  auto cursor = FromError(MakeError(ErrorKind::kInvalid, db::kBadCursor, "malformed cursor"));
+  EXPECT_EQ(cursor.status, 400);
+  EXPECT_EQ(cursor.body, http::ErrorJson("invalid_cursor", "malformed cursor"));
+}
+
+TEST(ApiTest, InternalErrorsHideTheirDetails) {
+  auto r = FromError(MakeError("encoder_error", "libx264 exploded at /tmp/x"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, http::ErrorJson("internal", "internal error; please retry"));
+  EXPECT_TRUE(r.headers.Get("Retry-After").empty());
 }
 
 }  // namespace

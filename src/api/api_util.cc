@@ -3,8 +3,7 @@
 #include <cstdlib>
 
 #include "core/json_text.h"
-#include "db/repository.h"
-#include "store/object_store.h"
+#include "resilience/circuit_breaker.h"
 
 namespace vs::api {
 
@@ -37,25 +36,59 @@ http::Response Fail(int status, const std::string& code, const std::string& mess
   return r;
 }
 
-http::Response FailInternal(const Error& e) {
-  // A dependency that is down (or being given a rest by its breaker) is a
-  // passing condition: 503 tells clients and load balancers to come back.
-  if (e.code == "circuit_open" || e.code == db::kDbError || e.code == store::kStoreError) {
-    auto r = Fail(503, "unavailable",
-                  e.code == "circuit_open" ? e.message : "a storage dependency is unavailable; please retry");
-    r.headers.Set("Retry-After", "5");
-    return r;
+int StatusFor(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalid:
+      return 400;
+    case ErrorKind::kForbidden:
+      return 403;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kTooLarge:
+      return 413;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kInternal:
+      return 500;
   }
-  if (e.code == db::kBadCursor) return Fail(400, "invalid_cursor", "the cursor is not valid");
-  return Fail(500, "internal", "internal error; please retry");
+  return 500;
+}
+
+http::Response FromError(const Error& e) {
+  const int status = StatusFor(e.kind);
+  switch (e.kind) {
+    case ErrorKind::kUnavailable: {
+      // A dependency that is down (or being given a rest by its breaker) is
+      // a passing condition: 503 tells clients and load balancers to come
+      // back. The breaker's message is written for clients; an adapter's
+      // names hosts and queries, so it stays in the log.
+      auto r = Fail(status, "unavailable",
+                    e.code == resilience::kCircuitOpen
+                        ? e.message
+                        : "a storage dependency is unavailable; please retry");
+      r.headers.Set("Retry-After", "5");
+      return r;
+    }
+    case ErrorKind::kInternal:
+      return Fail(status, "internal", "internal error; please retry");
+    default:
+      // The caller's own mistake: its code and message say what to fix.
+      return Fail(status, e.code, e.message);
+  }
 }
 
 Result<json::object> ParseObject(const std::string& body) {
-  if (body.empty()) return MakeError("invalid_json", "the request body must be a JSON object");
+  if (body.empty())
+    return MakeError(ErrorKind::kInvalid, "invalid_json", "the request body must be a JSON object");
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
-  if (ec) return MakeError("invalid_json", "the request body is not valid JSON: " + ec.message());
-  if (!v.is_object()) return MakeError("invalid_json", "the request body must be a JSON object");
+  if (ec)
+    return MakeError(ErrorKind::kInvalid, "invalid_json",
+                     "the request body is not valid JSON: " + ec.message());
+  if (!v.is_object())
+    return MakeError(ErrorKind::kInvalid, "invalid_json", "the request body must be a JSON object");
   return std::move(v.as_object());
 }
 
@@ -79,12 +112,13 @@ Result<std::optional<std::string>> StringField(const json::object& o, const char
   auto it = o.find(name);
   if (it == o.end() || it->value().is_null()) return std::optional<std::string>();
   if (!it->value().is_string())
-    return MakeError("invalid_field", std::string(name) + " must be a string");
+    return MakeError(ErrorKind::kInvalid, "invalid_field", std::string(name) + " must be a string");
   std::string s(it->value().as_string());
   const size_t len = Utf8Length(s);
   if (len < min_len || len > max_len) {
-    return MakeError("invalid_field", std::string(name) + " must be " + std::to_string(min_len) +
-                                          " to " + std::to_string(max_len) + " characters");
+    return MakeError(ErrorKind::kInvalid, "invalid_field",
+                     std::string(name) + " must be " + std::to_string(min_len) + " to " +
+                         std::to_string(max_len) + " characters");
   }
   return std::optional<std::string>(std::move(s));
 }
@@ -98,7 +132,8 @@ Result<std::optional<int64_t>> IntField(const json::object& o, const char* name)
     return std::optional<int64_t>(static_cast<int64_t>(v.as_uint64()));
   if (v.is_double() && v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double())))
     return std::optional<int64_t>(static_cast<int64_t>(v.as_double()));
-  return MakeError("invalid_field", std::string(name) + " must be a whole number");
+  return MakeError(ErrorKind::kInvalid, "invalid_field",
+                   std::string(name) + " must be a whole number");
 }
 
 std::string UrlEncode(const std::string& s) {
@@ -122,11 +157,13 @@ Result<std::pair<int, std::string>> PageParams(const http::Request& req) {
     char* end = nullptr;
     long v = std::strtol(l->c_str(), &end, 10);
     if (l->empty() || *end != '\0' || v < 1 || v > 100)
-      return MakeError("invalid_limit", "limit must be a whole number from 1 to 100");
+      return MakeError(ErrorKind::kInvalid, "invalid_limit",
+                       "limit must be a whole number from 1 to 100");
     limit = static_cast<int>(v);
   }
   std::string cursor = req.Query("cursor").value_or("");
-  if (cursor.size() > 200) return MakeError("invalid_cursor", "the cursor is not valid");
+  if (cursor.size() > 200)
+    return MakeError(ErrorKind::kInvalid, "invalid_cursor", "the cursor is not valid");
   return std::make_pair(limit, cursor);
 }
 

@@ -22,8 +22,12 @@ http::Response OkText(std::string_view data_json, std::string_view message = "",
 http::Response JsonNoStore(std::string json);
 // { "error": { "code": code, "message": message } }
 http::Response Fail(int status, const std::string& code, const std::string& message);
-// Maps an internal error (db_error, circuit_open, store_error, ...) to 503/500.
-http::Response FailInternal(const Error& e);
+// The HTTP status for an error of `kind` (the one place that decides it).
+int StatusFor(ErrorKind kind);
+// The answer for an error, by its kind: unavailable -> 503 "unavailable"
+// with Retry-After; internal -> 500 "internal" (details stay in the log);
+// any other kind -> StatusFor(kind) with the error's own code and message.
+http::Response FromError(const Error& e);
 
 // The request body as a JSON object, or a 400 response saying what is wrong.
 Result<json::object> ParseObject(const std::string& body);

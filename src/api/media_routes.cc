@@ -93,8 +93,9 @@ http::Response Serve(const Context& ctx, http::Request& req, const std::string& 
   // manifests keep pointing here.
   auto reader = ctx.svc.OpenMedia(id, file, answer.offset, answer.length);
   if (!reader.ok()) {
-    if (reader.error().code == store::kNotFound) return Fail(404, "not_found", "no such media file");
-    return FailInternal(reader.error());
+    if (reader.error().kind == ErrorKind::kNotFound)
+      return Fail(404, "not_found", "no such media file");
+    return FromError(reader.error());
   }
   r.stream = std::make_shared<StoreBodyStream>(std::move(*reader));
   r.stream_length = answer.length;

@@ -48,7 +48,8 @@ class UploadSink final : public http::BodySink {
 
   Status Write(const char* data, size_t n) override {
     if (writer_->written() + n > expected_)
-      return MakeError("too_large", "the body is larger than the size that was signed");
+      return MakeError(ErrorKind::kTooLarge, "too_large",
+                       "the body is larger than the size that was signed");
     if (head_.size() < 12) {
       head_.append(data, std::min(n, 12 - head_.size()));
       if (head_.size() >= 12 && !Sniff()) return NotVideo();
@@ -60,14 +61,14 @@ class UploadSink final : public http::BodySink {
       return Fail(400, "incomplete_upload", "the body is shorter than the size that was signed");
     if (!Sniff()) return OnError(NotVideo());
     Status s = writer_->Commit();
-    if (!s.ok()) return FailInternal(s.error());
+    if (!s.ok()) return FromError(s.error());
     auto r = Ok(json::object{{"videoId", id_}, {"size", expected_}}, "upload stored");
     return r;
   }
   http::Response OnError(const Error& e) override {
-    if (e.code == "too_large") return Fail(413, "file_too_large", e.message);
+    if (e.kind == ErrorKind::kTooLarge) return Fail(413, "file_too_large", e.message);
     if (e.code == "not_a_video") return Fail(415, "unsupported_media", e.message);
-    return FailInternal(e);
+    return FromError(e);
   }
 
  private:
@@ -75,8 +76,9 @@ class UploadSink final : public http::BodySink {
     return LooksLikeVideo(reinterpret_cast<const unsigned char*>(head_.data()), head_.size());
   }
   static Error NotVideo() {
-    return MakeError("not_a_video",
-                     "the file does not start like a video (MP4/MOV, AVI, WebM/MKV or Ogg expected)");
+    return MakeError(
+        ErrorKind::kInvalid, "not_a_video",
+        "the file does not start like a video (MP4/MOV, AVI, WebM/MKV or Ogg expected)");
   }
   std::unique_ptr<store::ObjectWriter> writer_;
   uint64_t expected_;
@@ -144,7 +146,7 @@ http::Response Presign(const Context& ctx, http::Request& req) {
   UploadRequest& u = std::get<UploadRequest>(parsed);
   if (auto refused = ParseText(*body, u)) return std::move(*refused);
   auto v = ctx.svc.CreateUpload(u.title, u.description, u.file_name, u.mime, u.size);
-  if (!v.ok()) return FailInternal(v.error());
+  if (!v.ok()) return FromError(v.error());
   const int64_t expires = ctx.clock.NowMs() / 1000 + ctx.cfg.presign_ttl_s;
   // Object storage that hands out its own URLs (S3) takes the bytes
   // straight from the client; otherwise this server receives them.
@@ -198,12 +200,12 @@ std::variant<http::Response, std::unique_ptr<http::BodySink>> Upload(const Conte
   if (length > size) return Fail(413, "file_too_large", "the body is larger than the size that was signed");
   if (length != size) return Fail(400, "size_mismatch", "Content-Length differs from the signed size");
   auto v = ctx.svc.Get(id);
-  if (!v.ok()) return FailInternal(v.error());
+  if (!v.ok()) return FromError(v.error());
   if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
   if ((**v).status != VideoStatus::kUploading)
     return Fail(409, "already_uploaded", "this video is no longer waiting for its file");
   auto w = ctx.svc.OpenSourceWriter(id);
-  if (!w.ok()) return FailInternal(w.error());
+  if (!w.ok()) return FromError(w.error());
   return std::unique_ptr<http::BodySink>(new UploadSink(std::move(*w), size, id));
 }
 
@@ -217,16 +219,16 @@ http::Response Confirm(const Context& ctx, http::Request& req) {
   if (v.status == VideoStatus::kUploading || v.status == VideoStatus::kError) {
     auto st = ctx.svc.StatSource(v.id);
     if (!st.ok()) {
-      if (st.error().code == store::kNotFound)
+      if (st.error().kind == ErrorKind::kNotFound)
         return Fail(409, "upload_missing", "no file was uploaded yet; PUT it to the presigned URL first");
-      return FailInternal(st.error());
+      return FromError(st.error());
     }
     if (static_cast<int64_t>(st->size) != v.file_size)
       return Fail(409, "size_mismatch", "the stored file's size differs from the declared size");
     source_etag = st->etag;
   }
   auto r = ctx.svc.Confirm(v.id, source_etag);
-  if (!r.ok()) return FailInternal(r.error());
+  if (!r.ok()) return FromError(r.error());
   if (!r->has_value()) return Fail(404, "not_found", "no video with id " + v.id);
   return OkText(ctx.svc.JsonText((*r)->video, RequestBase(req, ctx.cfg)),
                 (*r)->enqueued ? "upload confirmed; processing queued" : "already confirmed");

@@ -58,7 +58,7 @@ http::Response ByStatus(const Context& ctx, http::Request& req) {
 
 http::Response Stats(const Context& ctx, http::Request&) {
   auto counts = ctx.svc.CountByStatus();
-  if (!counts.ok()) return FailInternal(counts.error());
+  if (!counts.ok()) return FromError(counts.error());
   json::object by;
   int64_t total = 0;
   for (const auto& [s, n] : *counts) {
@@ -105,7 +105,7 @@ http::Response Update(const Context& ctx, http::Request& req) {
       (*description && HasControlChars(**description, true)))
     return Fail(400, "invalid_field", "control characters are not allowed");
   auto v = ctx.svc.UpdateMetadata(id, *title, *description);
-  if (!v.ok()) return FailInternal(v.error());
+  if (!v.ok()) return FromError(v.error());
   if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
   return OkText(ctx.svc.JsonText(**v, RequestBase(req, ctx.cfg)), "video updated");
 }
@@ -114,7 +114,7 @@ http::Response Delete(const Context& ctx, http::Request& req) {
   const std::string id = req.Param("id");
   if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
   auto r = ctx.svc.Delete(id);
-  if (!r.ok()) return FailInternal(r.error());
+  if (!r.ok()) return FromError(r.error());
   if (!*r) return Fail(404, "not_found", "no video with id " + id);
   return Ok(json::object{{"id", id}}, "video deleted");
 }

@@ -58,11 +58,11 @@ http::Response Webhook(const Context& ctx, http::Request& req) {
   if (!vid.ok() || !status.ok() || !*vid || !*status || !IsValidId(**vid))
     return Fail(400, "invalid_field", "videoId and status are required");
   auto current = ctx.svc.Get(**vid);
-  if (!current.ok()) return FailInternal(current.error());
+  if (!current.ok()) return FromError(current.error());
   if (!current->has_value()) return Fail(404, "not_found", "no video with id " + **vid);
   auto moved = ApplyStatus(ctx, *body, **vid, Lower(**status));
   if (!moved) return Fail(400, "invalid_field", "status must be ready or error");
-  if (!moved->ok()) return FailInternal(moved->error());
+  if (!moved->ok()) return FromError(moved->error());
   if (!(*moved)->has_value()) {
     // Guarded: READY never goes back; duplicates are harmless.
     auto again = ctx.svc.Get(**vid);

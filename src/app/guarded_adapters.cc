@@ -120,9 +120,7 @@ class GuardedStore final : public store::ObjectStore, Guard {
 
 }  // namespace
 
-bool IsInfrastructureFailure(const Error& e) {
-  return e.code == db::kDbError || e.code == store::kStoreError;
-}
+bool IsInfrastructureFailure(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
 
 GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,
                               db::JobQueue& jobs, std::shared_ptr<CircuitBreaker> breaker) {

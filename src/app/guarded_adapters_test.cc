@@ -16,7 +16,7 @@ class FlakyStore final : public store::ObjectStore {
   int calls = 0;
   Result<store::ObjectInfo> Stat(const std::string& k) override {
     ++calls;
-    if (broken) return MakeError(store::kStoreError, "disk on fire");
+    if (broken) return store::StoreError("disk on fire");
     return in_.Stat(k);
   }
   Result<std::unique_ptr<store::ObjectWriter>> OpenWriter(const std::string& k) override { return in_.OpenWriter(k); }
@@ -29,7 +29,7 @@ class FlakyStore final : public store::ObjectStore {
   Result<std::unique_ptr<store::ObjectReader>> OpenReader(const std::string& k, uint64_t off,
                                                           std::optional<uint64_t> len) override {
     ++calls;
-    if (broken) return MakeError(store::kStoreError, "disk on fire");
+    if (broken) return store::StoreError("disk on fire");
     return in_.OpenReader(k, off, len);
   }
   std::optional<std::string> PresignPut(const std::string& k, const std::string& type, int64_t ttl) override {
@@ -38,7 +38,7 @@ class FlakyStore final : public store::ObjectStore {
   std::optional<std::string> PresignGet(const std::string& k, int64_t ttl) override {
     return "get:" + k + ":" + std::to_string(ttl);
   }
-  Status Check() override { return broken ? MakeError(store::kStoreError, "disk on fire") : Status{}; }
+  Status Check() override { return broken ? store::StoreError("disk on fire") : Status{}; }
 
  private:
   store::ObjectStore& in_;
@@ -109,10 +109,10 @@ TEST_F(GuardedStoreTest, ForwardsReadsSigningAndReadiness) {
 }
 
 TEST(GuardedAdaptersTest, ClassifiesFailures) {
-  EXPECT_TRUE(IsInfrastructureFailure(MakeError(db::kDbError, "")));
-  EXPECT_TRUE(IsInfrastructureFailure(MakeError(store::kStoreError, "")));
-  EXPECT_FALSE(IsInfrastructureFailure(MakeError(store::kNotFound, "")));
-  EXPECT_FALSE(IsInfrastructureFailure(MakeError(db::kBadCursor, "")));
+  EXPECT_TRUE(IsInfrastructureFailure(db::DbError("")));
+  EXPECT_TRUE(IsInfrastructureFailure(store::StoreError("")));
+  EXPECT_FALSE(IsInfrastructureFailure(MakeError(ErrorKind::kNotFound, store::kNotFound, "")));
+  EXPECT_FALSE(IsInfrastructureFailure(MakeError(ErrorKind::kInvalid, db::kBadCursor, "")));
 }
 
 }  // namespace

@@ -3,18 +3,56 @@
 // Error codes are short snake_case strings that travel unchanged to the
 // outside world (the transcoder's JSON error line, the API's error envelope),
 // so they are part of the public contract: add codes, never rename them.
+//
+// Each error also carries a kind: the category callers branch on (is this a
+// dependency that is down, a bad request, a missing thing?). Code decides by
+// kind and maps kinds to outward answers (HTTP statuses) in one place; the
+// code string stays for the wire and for the rare check of one specific code.
 #pragma once
 
 #include <cassert>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
 namespace vs {
 
+enum class ErrorKind {
+  kInvalid,      // the caller's input is wrong; repeating it fails again
+  kNotFound,     // the thing asked for does not exist
+  kConflict,     // the request clashes with the current state
+  kUnavailable,  // a dependency is down or overloaded; retrying later may work
+  kTooLarge,     // the input exceeds a size limit
+  kForbidden,    // the caller may not do this
+  kInternal,     // anything else: a bug or an unexpected failure
+};
+
+// "invalid", "not_found", ... (for logs and tests, not the wire).
+constexpr std::string_view ToString(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalid:
+      return "invalid";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kConflict:
+      return "conflict";
+    case ErrorKind::kUnavailable:
+      return "unavailable";
+    case ErrorKind::kTooLarge:
+      return "too_large";
+    case ErrorKind::kForbidden:
+      return "forbidden";
+    case ErrorKind::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
 struct Error {
   std::string code;     // machine-readable, e.g. "unsupported_container"
   std::string message;  // one human-readable line
+  ErrorKind kind = ErrorKind::kInternal;
 };
 
 template <typename T>
@@ -74,8 +112,13 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
+inline Error MakeError(ErrorKind kind, std::string code, std::string message) {
+  return Error{std::move(code), std::move(message), kind};
+}
+
+// An error of kind kInternal.
 inline Error MakeError(std::string code, std::string message) {
-  return Error{std::move(code), std::move(message)};
+  return MakeError(ErrorKind::kInternal, std::move(code), std::move(message));
 }
 
 }  // namespace vs

@@ -29,5 +29,29 @@ TEST(ResultTest, ValueAndErrorPropagate) {
   EXPECT_EQ(CheckEven(5).error().message, "value is odd");
 }
 
+TEST(ResultTest, ErrorKindDefaultsToInternal) {
+  EXPECT_EQ(MakeError("odd", "value is odd").kind, ErrorKind::kInternal);
+  EXPECT_EQ(Error{}.kind, ErrorKind::kInternal);
+}
+
+TEST(ResultTest, ErrorKindTravelsWithTheError) {
+  Error e = MakeError(ErrorKind::kUnavailable, "db_error", "down");
+  EXPECT_EQ(e.kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(e.code, "db_error");
+  EXPECT_EQ(e.message, "down");
+  Status s = e;
+  EXPECT_EQ(s.error().kind, ErrorKind::kUnavailable);
+}
+
+TEST(ResultTest, ErrorKindNames) {
+  EXPECT_EQ(ToString(ErrorKind::kInvalid), "invalid");
+  EXPECT_EQ(ToString(ErrorKind::kNotFound), "not_found");
+  EXPECT_EQ(ToString(ErrorKind::kConflict), "conflict");
+  EXPECT_EQ(ToString(ErrorKind::kUnavailable), "unavailable");
+  EXPECT_EQ(ToString(ErrorKind::kTooLarge), "too_large");
+  EXPECT_EQ(ToString(ErrorKind::kForbidden), "forbidden");
+  EXPECT_EQ(ToString(ErrorKind::kInternal), "internal");
+}
+
 }  // namespace
 }  // namespace vs

@@ -127,9 +127,9 @@ Status PgConn::Connect(const std::string& url, const PostgresOptions& options) {
                         nullptr};
   const char* values[] = {url.c_str(), timeout_s.c_str(), "UTF8", "visionsync", "1", "30", nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (conn_ == nullptr) return MakeError(kDbError, "postgres: connect: out of memory");
+  if (conn_ == nullptr) return DbError("postgres: connect: out of memory");
   if (PQstatus(conn_) != CONNECTION_OK) {
-    Error e = MakeError(kDbError, "postgres: connect: " + OneLine(PQerrorMessage(conn_)));
+    Error e = DbError("postgres: connect: " + OneLine(PQerrorMessage(conn_)));
     PQfinish(conn_);
     conn_ = nullptr;
     return e;
@@ -161,8 +161,8 @@ bool PgConn::Healthy() {
 
 Result<PgResult> PgConn::Exec(std::string_view sql, const PgParams& params) {
   last_sqlstate_.clear();
-  if (conn_ == nullptr) return MakeError(kDbError, "postgres: not connected");
-  if (!params.error().empty()) return MakeError(kDbError, "postgres: " + params.error());
+  if (conn_ == nullptr) return DbError("postgres: not connected");
+  if (!params.error().empty()) return DbError("postgres: " + params.error());
   const std::string text(sql);
   const std::vector<const char*> values = params.Pointers();
   PgResult r(PQexecParams(conn_, text.c_str(), params.size(), nullptr,
@@ -179,7 +179,7 @@ Result<PgResult> PgConn::Exec(std::string_view sql, const PgParams& params) {
     message = OneLine(PQerrorMessage(conn_));
   }
   if (broken()) message += " (connection lost; it is re-established on a later call)";
-  return MakeError(kDbError, "postgres: " + message);
+  return DbError("postgres: " + message);
 }
 
 Result<std::unique_ptr<PgConn>> ConnectPg(const std::string& url, const PostgresOptions& options) {
@@ -231,7 +231,7 @@ Status PgPool::Reconnect(PgConn& conn) {
   using Clock = std::chrono::steady_clock;
   {
     std::lock_guard lock(mu_);
-    if (Clock::now() < retry_at_) return MakeError(kDbError, last_connect_error_);
+    if (Clock::now() < retry_at_) return DbError(last_connect_error_);
   }
   Status s = conn.Connect(url_, options_);
   std::lock_guard lock(mu_);

@@ -51,7 +51,7 @@ void PgJobListener::Loop() {
   while (!stop_) {
     Result<std::unique_ptr<PgConn>> conn = ConnectPg(url_, options_);
     if (conn.ok() && !(*conn)->Exec(std::string("LISTEN ") + kJobChannel).ok()) {
-      conn = MakeError(kDbError, "listen failed");
+      conn = DbError("listen failed");
     }
     if (!conn.ok()) {
       if (!Pause(backoff_ms)) return;

@@ -17,7 +17,7 @@ Result<std::optional<Job>> OptionalJob(const PgResult& r) {
 
 Result<JobState> StateOf(const PgResult& r) {
   std::optional<JobState> st = ParseJobState(r.row(0).ColText(0));
-  if (!st) return MakeError(kDbError, "unknown job state");
+  if (!st) return DbError("unknown job state");
   return *st;
 }
 

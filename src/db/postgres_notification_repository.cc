@@ -17,7 +17,7 @@ Result<Notification> PgNotificationRepository::Add(const std::string& video_id, 
                                            "created_at_ms) VALUES ($1, $2, $3, $4) RETURNING ") +
                                    kNotificationColumns,
                                p));
-    if (r.rows() == 0) return MakeError(kDbError, "insert returned no row");
+    if (r.rows() == 0) return DbError("insert returned no row");
     return ReadNotification(r.row(0));
   });
 }

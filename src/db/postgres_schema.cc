@@ -106,9 +106,8 @@ const PgMigration kV3 = {{
 }};
 
 Error NewerSchema(int found, int known) {
-  return MakeError(kDbError, "database schema version " + std::to_string(found) +
-                                 " is newer than this binary supports (" + std::to_string(known) +
-                                 ")");
+  return DbError("database schema version " + std::to_string(found) +
+                 " is newer than this binary supports (" + std::to_string(known) + ")");
 }
 
 Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations) {
@@ -126,7 +125,7 @@ Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations)
     // (meant for requests) does not apply inside it.
     Status s = c.Exec("SELECT set_config('statement_timeout', '0', true)").ok()
                    ? Status()
-                   : MakeError(kDbError, "cannot lift statement_timeout");
+                   : DbError("cannot lift statement_timeout");
     for (std::string_view sql : migrations[static_cast<size_t>(version)].statements) {
       if (!s.ok()) break;
       Result<PgResult> step = c.Exec(sql);
@@ -147,7 +146,7 @@ Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations)
     }
     if (!s.ok()) {
       (void)c.Exec("ROLLBACK");
-      return MakeError(kDbError,
+      return MakeError(ErrorKind::kUnavailable, kDbError,
                        "migration " + std::to_string(version + 1) + ": " + s.error().message);
     }
   }

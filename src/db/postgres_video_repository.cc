@@ -286,7 +286,7 @@ Result<std::optional<ConfirmResult>> PgVideoRepository::ConfirmUpload(
                                                kVideoColumns,
                                            p));
     VS_ASSIGN_OR_RETURN(std::optional<Video> updated, OptionalVideo(r));
-    if (!updated) return MakeError(kDbError, "video vanished inside a write transaction");
+    if (!updated) return DbError("video vanished inside a write transaction");
     return std::optional<ConfirmResult>(ConfirmResult{std::move(*updated), true});
   });
 }

@@ -22,6 +22,11 @@ namespace vs::db {
 inline constexpr const char* kDbError = "db_error";
 inline constexpr const char* kBadCursor = "invalid_cursor";
 
+// The database failed or answered something unusable: kDbError, kUnavailable.
+inline Error DbError(std::string message) {
+  return MakeError(ErrorKind::kUnavailable, kDbError, std::move(message));
+}
+
 struct ListQuery {
   std::optional<VideoStatus> status;  // filter
   std::string search;                 // full-text over title, description, file name

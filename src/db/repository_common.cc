@@ -48,14 +48,14 @@ std::vector<VideoStatus> AllowedFrom(const std::vector<VideoStatus>& from, Video
 Result<std::optional<VideoCursor>> ParseVideoCursor(const std::string& cursor) {
   if (cursor.empty()) return std::optional<VideoCursor>();
   std::optional<VideoCursor> c = DecodeVideoCursor(cursor);
-  if (!c) return MakeError(kBadCursor, "malformed cursor");
+  if (!c) return MakeError(ErrorKind::kInvalid, kBadCursor, "malformed cursor");
   return c;
 }
 
 Result<std::optional<int64_t>> ParseNotificationCursor(const std::string& cursor) {
   if (cursor.empty()) return std::optional<int64_t>();
   std::optional<int64_t> id = DecodeNotificationCursor(cursor);
-  if (!id) return MakeError(kBadCursor, "malformed cursor");
+  if (!id) return MakeError(ErrorKind::kInvalid, kBadCursor, "malformed cursor");
   return id;
 }
 
@@ -68,7 +68,7 @@ std::vector<std::pair<VideoStatus, int64_t>> ZeroStatusCounts() {
 Status SetStatusCount(std::vector<std::pair<VideoStatus, int64_t>>& counts, std::string_view status,
                       int64_t count) {
   std::optional<VideoStatus> st = ParseVideoStatus(status);
-  if (!st) return MakeError(kDbError, "unknown status " + std::string(status));
+  if (!st) return DbError("unknown status " + std::string(status));
   for (auto& [s, n] : counts)
     if (s == *st) n = count;
   return {};

@@ -71,7 +71,7 @@ Result<Video> ReadVideo(const Row& r) {
   v.file_size = r.ColInt(5);
   const std::string status = r.ColText(6);
   std::optional<VideoStatus> parsed = ParseVideoStatus(status);
-  if (!parsed) return MakeError(kDbError, "video " + v.id + ": unknown status " + status);
+  if (!parsed) return DbError("video " + v.id + ": unknown status " + status);
   v.status = *parsed;
   v.error_message = r.ColText(7);
   v.progress = r.ColDouble(8);
@@ -79,7 +79,7 @@ Result<Video> ReadVideo(const Row& r) {
   v.width = static_cast<int>(r.ColInt(10));
   v.height = static_cast<int>(r.ColInt(11));
   std::optional<std::vector<RenditionInfo>> renditions = DecodeRenditions(r.ColText(12));
-  if (!renditions) return MakeError(kDbError, "video " + v.id + ": corrupt renditions column");
+  if (!renditions) return DbError("video " + v.id + ": corrupt renditions column");
   v.renditions = std::move(*renditions);
   v.created_at_ms = r.ColInt(13);
   v.updated_at_ms = r.ColInt(14);
@@ -93,8 +93,7 @@ Result<Job> ReadJob(const Row& r) {
   j.video_id = r.ColText(1);
   const std::string state = r.ColText(2);
   std::optional<JobState> parsed = ParseJobState(state);
-  if (!parsed)
-    return MakeError(kDbError, "job " + std::to_string(j.id) + ": unknown state " + state);
+  if (!parsed) return DbError("job " + std::to_string(j.id) + ": unknown state " + state);
   j.state = *parsed;
   j.attempts = static_cast<int>(r.ColInt(3));
   j.max_attempts = static_cast<int>(r.ColInt(4));
@@ -115,7 +114,7 @@ Result<Notification> ReadNotification(const Row& r) {
   n.video_id = r.ColText(1);
   const std::string status = r.ColText(2);
   std::optional<VideoStatus> parsed = ParseVideoStatus(status);
-  if (!parsed) return MakeError(kDbError, "notification: unknown status " + status);
+  if (!parsed) return DbError("notification: unknown status " + status);
   n.status = *parsed;
   n.message = r.ColText(3);
   n.created_at_ms = r.ColInt(4);
@@ -139,7 +138,7 @@ StoredEvent ReadStoredEvent(const Row& r) {
 template <typename Binder>
 Status BindNewVideo(Binder& b, const Video& v, int64_t now) {
   if (!IsStorableVideoId(v.id))
-    return MakeError(kDbError, "video id must be 1-256 bytes without control characters");
+    return DbError("video id must be 1-256 bytes without control characters");
   const int64_t created = v.created_at_ms != 0 ? v.created_at_ms : now;
   const int64_t updated = v.updated_at_ms != 0 ? v.updated_at_ms : created;
   b.Text(v.id)

@@ -25,7 +25,7 @@ Result<std::unique_ptr<SearchTokenizer>> SearchTokenizer::Create() {
   auto impl = std::make_unique<Impl>();
   if (sqlite3_open_v2(":memory:", &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
-    return MakeError(kDbError, "search tokenizer: cannot open an in-memory SQLite connection");
+    return DbError("search tokenizer: cannot open an in-memory SQLite connection");
   }
   VS_ASSIGN_OR_RETURN(impl->tokenizer, FtsTokenizer::Create(impl->db));
   return std::unique_ptr<SearchTokenizer>(new SearchTokenizer(std::move(impl)));

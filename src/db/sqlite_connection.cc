@@ -23,8 +23,7 @@ Stmt::~Stmt() {
 }
 
 Result<bool> Stmt::Step() {
-  if (bind_error_ != SQLITE_OK)
-    return MakeError(kDbError, std::string("bind: ") + sqlite3_errstr(bind_error_));
+  if (bind_error_ != SQLITE_OK) return DbError(std::string("bind: ") + sqlite3_errstr(bind_error_));
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;

@@ -75,7 +75,7 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
     const std::string mode = row ? s.ColText(0) : "";
     // In-memory databases report "memory"; they have no other process to share with.
     if (mode != "wal" && mode != "memory")
-      return MakeError(kDbError, "cannot enable WAL journal mode (got '" + mode + "')");
+      return DbError("cannot enable WAL journal mode (got '" + mode + "')");
     return {};
   }
 
@@ -90,7 +90,7 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
           SQLITE_OK) {
         std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close_v2(db);
-        return MakeError(kDbError, "reader connection: " + msg);
+        return DbError("reader connection: " + msg);
       }
       auto c = std::make_unique<Connection>(db, clock_);
       sqlite3_extended_result_codes(db, 1);
@@ -126,11 +126,11 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& 
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
-    return MakeError(kDbError, "open " + path + ": " + msg);
+    return DbError("open " + path + ": " + msg);
   }
   auto impl = std::make_unique<SqliteDatabaseImpl>(db, clock);
   Status s = impl->Init(busy_timeout_ms);
-  if (!s.ok()) return MakeError(kDbError, "open " + path + ": " + s.error().message);
+  if (!s.ok()) return DbError("open " + path + ": " + s.error().message);
   return std::unique_ptr<SqliteDatabase>(std::move(impl));
 }
 

@@ -17,16 +17,16 @@ Result<std::unique_ptr<FtsTokenizer>> FtsTokenizer::Create(sqlite3* db) {
   sqlite3_bind_pointer(stmt, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
   sqlite3_step(stmt);
   sqlite3_finalize(stmt);
-  if (api == nullptr || api->iVersion < 2) return MakeError(kDbError, "fts5 api unavailable");
+  if (api == nullptr || api->iVersion < 2) return DbError("fts5 api unavailable");
 
   std::unique_ptr<FtsTokenizer> t(new FtsTokenizer());
   void* user_data = nullptr;
   if (api->xFindTokenizer(api, "unicode61", &user_data, &t->api_) != SQLITE_OK)
-    return MakeError(kDbError, "fts5 tokenizer unicode61 not found");
+    return DbError("fts5 tokenizer unicode61 not found");
   const char* args[] = {"remove_diacritics", "2"};
   if (t->api_.xCreate(user_data, args, 2, &t->tokenizer_) != SQLITE_OK) {
     t->tokenizer_ = nullptr;
-    return MakeError(kDbError, "fts5 tokenizer unicode61 could not be created");
+    return DbError("fts5 tokenizer unicode61 could not be created");
   }
   return t;
 }
@@ -73,7 +73,7 @@ std::string BuildFtsQuery(const std::vector<std::string>& tokens) {
 }
 
 Error SqlError(sqlite3* db, std::string_view context) {
-  return MakeError(kDbError, std::string(context) + ": " + sqlite3_errmsg(db));
+  return DbError(std::string(context) + ": " + sqlite3_errmsg(db));
 }
 
 Status Exec(sqlite3* db, const char* sql) {
@@ -81,7 +81,7 @@ Status Exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string text = msg != nullptr ? msg : sqlite3_errmsg(db);
     sqlite3_free(msg);
-    return MakeError(kDbError, text);
+    return DbError(text);
   }
   return {};
 }
@@ -105,9 +105,8 @@ void RollbackIfOpen(sqlite3* db) {
 }
 
 Error NewerSchema(int found, int known) {
-  return MakeError(kDbError, "database schema version " + std::to_string(found) +
-                                 " is newer than this binary supports (" + std::to_string(known) +
-                                 ")");
+  return DbError("database schema version " + std::to_string(found) +
+                 " is newer than this binary supports (" + std::to_string(known) + ")");
 }
 
 }  // namespace
@@ -136,7 +135,7 @@ Result<int> Migrate(sqlite3* db, const std::vector<std::string_view>& migrations
     if (s.ok()) s = Exec(db, "COMMIT");
     if (!s.ok()) {
       RollbackIfOpen(db);
-      return MakeError(kDbError,
+      return MakeError(ErrorKind::kUnavailable, kDbError,
                        "migration " + std::to_string(version + 1) + ": " + s.error().message);
     }
     ++version;

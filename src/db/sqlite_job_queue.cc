@@ -10,7 +10,7 @@ Result<std::optional<Job>> StepOptionalJob(Stmt& s) { return StepOptional<Job>(s
 
 Result<JobState> StateFrom(const Stmt& s) {
   std::optional<JobState> st = ParseJobState(s.ColText(0));
-  if (!st) return MakeError(kDbError, "unknown job state");
+  if (!st) return DbError("unknown job state");
   return *st;
 }
 

@@ -15,7 +15,7 @@ Result<Notification> SqliteNotificationRepository::Add(const std::string& video_
   s.Text(video_id).Text(ToString(status)).Text(message).Int(c_.Now());
   VS_ASSIGN_OR_RETURN(std::optional<Notification> n,
                       StepOptional<Notification>(s, &ReadNotification<Stmt>));
-  if (!n) return MakeError(kDbError, "insert returned no row");
+  if (!n) return DbError("insert returned no row");
   return std::move(*n);
 }
 

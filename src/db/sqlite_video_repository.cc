@@ -191,7 +191,7 @@ Result<std::optional<ConfirmResult>> SqliteVideoRepository::ConfirmUpload(
     s.Int(now).Text(id);
     VS_ASSIGN_OR_RETURN(updated, StepOptionalVideo(s));
   }
-  if (!updated) return MakeError(kDbError, "video vanished inside a write transaction");
+  if (!updated) return DbError("video vanished inside a write transaction");
   VS_TRY(tx.Commit());
   return std::optional<ConfirmResult>(ConfirmResult{std::move(*updated), true});
 }

@@ -112,7 +112,7 @@ class RedisRateLimiter final : public RateLimiter {
     if (!r.is_array() || r.elements.size() != 3 ||
         !std::all_of(r.elements.begin(), r.elements.end(),
                      [](const redis::Reply& e) { return e.is_integer(); })) {
-      return MakeError(redis::kRedisError, "redis rate limit script: unexpected reply");
+      return redis::RedisError("redis rate limit script: unexpected reply");
     }
     d.allowed = r.elements[0].integer == 1;
     d.reset_ms = r.elements[2].integer;

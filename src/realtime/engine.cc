@@ -176,11 +176,12 @@ Engine::Engine(const RealtimeOptions& options, const Clock& clock)
 
 Result<std::shared_ptr<Session>> Engine::Open(const std::string& address, Transport transport) {
   std::lock_guard lock(registry_mu_);
-  if (shutting_down_) return MakeError("shutting_down", "the server is shutting down");
+  if (shutting_down_)
+    return MakeError(ErrorKind::kUnavailable, "shutting_down", "the server is shutting down");
   int& n = per_address_[address];
   if (n >= options_.max_sockets_per_address) {
     if (n == 0) per_address_.erase(address);
-    return MakeError("forbidden", "too many connections from " + address);
+    return MakeError(ErrorKind::kForbidden, "forbidden", "too many connections from " + address);
   }
   std::string sid;
   do {

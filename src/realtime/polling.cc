@@ -47,7 +47,8 @@ struct Polling {
       if (!http::OriginAllowed(req, opt.cors_origin)) return respond(Fail(EngineError::kForbidden, cors));
       auto s = engine.Open(http::ClientAddress(req, opt.trust_proxy), Transport::kPolling);
       if (!s.ok()) {
-        if (s.error().code == "forbidden") return respond(Fail(EngineError::kForbidden, cors));
+        if (s.error().kind == ErrorKind::kForbidden)
+          return respond(Fail(EngineError::kForbidden, cors));
         auto r = Fail(EngineError::kBadRequest, cors);
         r.status = 503;  // shutting down: the client retries elsewhere or later
         return respond(std::move(r));

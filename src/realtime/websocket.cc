@@ -439,8 +439,8 @@ class WebSocketHandler final : public http::UpgradeHandler {
       if (opened.ok()) {
         session = *opened;
       } else {
-        refusal =
-            opened.error().code == "forbidden" ? EngineError::kForbidden : EngineError::kBadRequest;
+        refusal = opened.error().kind == ErrorKind::kForbidden ? EngineError::kForbidden
+                                                               : EngineError::kBadRequest;
       }
     }
     if (refusal) {

@@ -141,8 +141,8 @@ class RedisClient::Pool {
     const auto wait =
         std::chrono::milliseconds(options_.connect_timeout_ms + options_.command_timeout_ms);
     if (!cv_.wait_for(lock, wait, [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
-      return MakeError(kRedisError, Where() + ": all " + std::to_string(options_.pool_size) +
-                                        " connections busy");
+      return RedisError(Where() + ": all " + std::to_string(options_.pool_size) +
+                        " connections busy");
     }
     while (!idle_.empty()) {
       std::unique_ptr<Connection> c = std::move(idle_.back());
@@ -152,9 +152,8 @@ class RedisClient::Pool {
     }
     const int64_t now = SteadyMs();
     if (now < retry_at_ms_) {
-      return MakeError(kRedisError, Where() + " unavailable (" + last_error_ +
-                                        "); next attempt in " + std::to_string(retry_at_ms_ - now) +
-                                        " ms");
+      return RedisError(Where() + " unavailable (" + last_error_ + "); next attempt in " +
+                        std::to_string(retry_at_ms_ - now) + " ms");
     }
     ++open_;
     lock.unlock();
@@ -209,7 +208,7 @@ RedisClient::RedisClient(RedisOptions options)
 RedisClient::~RedisClient() = default;
 
 Result<Reply> RedisClient::Run(const std::vector<std::string>& argv) {
-  if (argv.empty()) return MakeError(kRedisError, "redis: empty command");
+  if (argv.empty()) return RedisError("redis: empty command");
   VS_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, pool_->Acquire());
   Result<Reply> r = c->Exchange(argv);
   pool_->Release(std::move(c));

@@ -3,13 +3,14 @@
 // rate limits and live events.
 //
 // Failures are values: every call returns a Result whose error code is
-// kRedisError ("redis_error") with a message that says what failed (connect,
+// kRedisError ("redis_error", kind kUnavailable) with a message that says what failed (connect,
 // timeout, I/O, or the server's own error reply).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -17,6 +18,11 @@
 namespace vs::redis {
 
 inline constexpr const char* kRedisError = "redis_error";
+
+// A failed Redis call: kRedisError, kUnavailable.
+inline Error RedisError(std::string message) {
+  return MakeError(ErrorKind::kUnavailable, kRedisError, std::move(message));
+}
 
 struct RedisOptions {
   std::string host = "127.0.0.1";

@@ -227,6 +227,7 @@ TEST_F(RedisClientTest, ReconnectsAfterTheServerRestarts) {
   auto down = client_->Command({"GET", "k"});
   ASSERT_FALSE(down.ok());
   EXPECT_EQ(down.error().code, kRedisError);
+  EXPECT_EQ(down.error().kind, ErrorKind::kUnavailable);
 
   ASSERT_TRUE(server().Start().ok()) << server().Log();
   auto up = Eventually(*client_, {"SET", "k", "again"});

@@ -66,7 +66,7 @@ int64_t ReconnectDelayMs(int attempt, int64_t base_ms, int64_t max_ms) {
 }
 
 Error ReplyError(const Reply& reply, const std::string& command) {
-  return MakeError(kRedisError, "redis " + command + ": " + reply.str);
+  return RedisError("redis " + command + ": " + reply.str);
 }
 
 Connection::Connection(redisContext* ctx, std::string where, int timeout_ms)
@@ -78,11 +78,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const RedisOptions& o) {
   const std::string where = "redis " + o.host + ":" + std::to_string(o.port);
   redisContext* ctx =
       redisConnectWithTimeout(o.host.c_str(), o.port, ToTimeval(std::max(o.connect_timeout_ms, 1)));
-  if (ctx == nullptr) return MakeError(kRedisError, where + ": connect failed: out of memory");
+  if (ctx == nullptr) return RedisError(where + ": connect failed: out of memory");
   if (ctx->err) {
     std::string why = ctx->errstr;
     redisFree(ctx);
-    return MakeError(kRedisError, where + ": connect failed: " + why);
+    return RedisError(where + ": connect failed: " + why);
   }
   std::unique_ptr<Connection> c(new Connection(ctx, where, std::max(o.command_timeout_ms, 1)));
   if (redisSetTimeout(ctx, ToTimeval(c->timeout_ms_)) != REDIS_OK ||
@@ -114,7 +114,7 @@ Error Connection::Fail(const std::string& what) {
   } else {
     why = "connection lost";
   }
-  return MakeError(kRedisError, where_ + ": " + what + ": " + why);
+  return RedisError(where_ + ": " + what + ": " + why);
 }
 
 Result<Reply> Connection::Exchange(const std::vector<std::string>& argv) {
@@ -126,7 +126,7 @@ Result<Reply> Connection::Exchange(const std::vector<std::string>& argv) {
 }
 
 Status Connection::Send(const std::vector<std::string>& argv) {
-  if (broken_) return MakeError(kRedisError, where_ + ": connection is broken");
+  if (broken_) return RedisError(where_ + ": connection is broken");
   std::vector<const char*> ptrs;
   std::vector<size_t> lens;
   ptrs.reserve(argv.size());
@@ -149,7 +149,7 @@ Status Connection::Send(const std::vector<std::string>& argv) {
 }
 
 Result<bool> Connection::Poll(int timeout_ms) {
-  if (broken_) return MakeError(kRedisError, where_ + ": connection is broken");
+  if (broken_) return RedisError(where_ + ": connection is broken");
   pollfd p{};
   p.fd = ctx_->fd;
   p.events = POLLIN;

@@ -41,7 +41,8 @@ class CircuitBreaker {
   template <typename F, typename Pred>
   auto Call(F&& f, Pred&& is_failure) -> decltype(f()) {
     if (!Allow()) {
-      return MakeError(kCircuitOpen, name_ + " is unavailable (circuit open); retry later");
+      return MakeError(ErrorKind::kUnavailable, kCircuitOpen,
+                       name_ + " is unavailable (circuit open); retry later");
     }
     auto r = f();
     if (!r.ok() && is_failure(r.error())) {

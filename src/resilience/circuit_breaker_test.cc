@@ -76,6 +76,7 @@ TEST_F(CircuitBreakerTest, FailsFastWhileOpen) {
       IsInfraFailure);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, kCircuitOpen);
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
   EXPECT_NE(r.error().message.find("postgres"), std::string::npos);
   EXPECT_EQ(invoked, 0);
 

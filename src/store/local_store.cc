@@ -19,7 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 Error Errno(const std::string& what) {
-  return MakeError(errno == ENOENT ? kNotFound : kStoreError, what + ": " + strerror(errno));
+  const bool missing = errno == ENOENT;
+  return MakeError(missing ? ErrorKind::kNotFound : ErrorKind::kUnavailable,
+                   missing ? kNotFound : kStoreError, what + ": " + strerror(errno));
 }
 
 Status FsyncPath(const std::string& path, bool directory) {
@@ -65,7 +67,7 @@ class LocalWriter final : public ObjectWriter {
     fd_ = -1;
     std::error_code ec;
     fs::create_directories(fs::path(final_).parent_path(), ec);
-    if (ec) return MakeError(kStoreError, "mkdir: " + ec.message());
+    if (ec) return StoreError("mkdir: " + ec.message());
     if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("rename");
     committed_ = true;
     return FsyncPath(fs::path(final_).parent_path().string(), true);
@@ -109,7 +111,7 @@ class LocalStore final : public ObjectStore {
   Status Init() {
     std::error_code ec;
     fs::create_directories(root_ + "/.tmp", ec);
-    if (ec) return MakeError(kStoreError, "cannot create " + root_ + ": " + ec.message());
+    if (ec) return StoreError("cannot create " + root_ + ": " + ec.message());
     // Temporaries of a crashed process are garbage, but other live processes
     // (the API and separate workers share the storage) may be writing theirs
     // right now: only files nobody has touched for an hour go.
@@ -125,7 +127,7 @@ class LocalStore final : public ObjectStore {
     VS_TRY(CheckKey(key));
     struct stat st {};
     if (::stat(PathOf(key).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return MakeError(kNotFound, "no object " + key);
+      return MakeError(ErrorKind::kNotFound, kNotFound, "no object " + key);
     }
     ObjectInfo info;
     info.size = static_cast<uint64_t>(st.st_size);
@@ -150,7 +152,7 @@ class LocalStore final : public ObjectStore {
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
       ::close(fd);
-      return MakeError(kNotFound, "no object " + key);
+      return MakeError(ErrorKind::kNotFound, kNotFound, "no object " + key);
     }
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     const uint64_t begin = std::min(offset, size);
@@ -167,7 +169,7 @@ class LocalStore final : public ObjectStore {
     // Different disk (or a copy was asked for): copy through a temporary.
     std::string tmp = root_ + "/.tmp/" + RandomHex(12);
     fs::copy_file(local_path, tmp, fs::copy_options::overwrite_existing, ec);
-    if (ec) return MakeError(kStoreError, "copy " + local_path + ": " + ec.message());
+    if (ec) return StoreError("copy " + local_path + ": " + ec.message());
     VS_TRY(FsyncPath(tmp, false));
     if (::rename(tmp.c_str(), dst.c_str()) != 0) return Errno("rename");
     if (move) ::unlink(local_path.c_str());
@@ -209,7 +211,7 @@ class LocalStore final : public ObjectStore {
     VS_ASSIGN_OR_RETURN(const std::string dir, PrefixFolder(prefix, /*allow_root=*/false));
     std::error_code ec;
     fs::remove_all(PathOf(dir), ec);
-    if (ec) return MakeError(kStoreError, "delete " + dir + ": " + ec.message());
+    if (ec) return StoreError("delete " + dir + ": " + ec.message());
     return {};
   }
 

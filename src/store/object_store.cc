@@ -24,7 +24,7 @@ bool IsSafeKey(std::string_view key) {
 }
 
 Status CheckKey(const std::string& key) {
-  if (!IsSafeKey(key)) return MakeError(kInvalidKey, "invalid object key");
+  if (!IsSafeKey(key)) return MakeError(ErrorKind::kInvalid, kInvalidKey, "invalid object key");
   return {};
 }
 
@@ -38,7 +38,7 @@ Result<std::string> PrefixFolder(const std::string& prefix, bool allow_root) {
 
 Result<std::unique_ptr<ObjectReader>> ObjectStore::OpenReader(const std::string&, uint64_t,
                                                               std::optional<uint64_t>) {
-  return MakeError(kStoreError, "this object store cannot stream reads");
+  return StoreError("this object store cannot stream reads");
 }
 
 std::optional<std::string> ObjectStore::PresignPut(const std::string&, const std::string&,

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -28,6 +29,11 @@ namespace vs::store {
 inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStoreError = "store_error";
 inline constexpr const char* kInvalidKey = "invalid_key";
+
+// The store failed (I/O, network, refused request): kStoreError, kUnavailable.
+inline Error StoreError(std::string message) {
+  return MakeError(ErrorKind::kUnavailable, kStoreError, std::move(message));
+}
 
 bool IsSafeKey(std::string_view key);
 

@@ -98,6 +98,7 @@ TEST_P(ObjectStoreContract, InvalidKeysAreRefused) {
   EXPECT_EQ(store_->Delete(".x").error().code, kInvalidKey);
   EXPECT_EQ(store_->DeletePrefix("").error().code, kInvalidKey);  // never the whole store
   EXPECT_EQ(store_->DeletePrefix("/").error().code, kInvalidKey);
+  EXPECT_EQ(store_->Stat("../x").error().kind, ErrorKind::kInvalid);
   EXPECT_FALSE(store_->PresignGet("../x", 60).has_value());
   EXPECT_FALSE(store_->PresignPut("../x", "video/mp4", 60).has_value());
 }
@@ -108,6 +109,7 @@ TEST_P(ObjectStoreContract, WriterIsInvisibleUntilCommit) {
   ASSERT_TRUE(w->Write("world", 5).ok());
   EXPECT_EQ(w->written(), 11u);
   EXPECT_EQ(store_->Stat(K("raw/v1/source")).error().code, kNotFound);
+  EXPECT_EQ(store_->Stat(K("raw/v1/source")).error().kind, ErrorKind::kNotFound);
   ASSERT_TRUE(w->Commit().ok());
   auto info = store_->Stat(K("raw/v1/source"));
   ASSERT_TRUE(info.ok()) << info.error().message;

@@ -137,8 +137,8 @@ Result<std::string> Md5OfFile(int fd, uint64_t offset, uint64_t length) {
     const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      return MakeError(kStoreError, std::string("read local file: ") +
-                                        (n == 0 ? "short file" : strerror(errno)));
+      return StoreError(std::string("read local file: ") +
+                        (n == 0 ? "short file" : strerror(errno)));
     m.Update(buf.data(), static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
     length -= static_cast<uint64_t>(n);
@@ -161,20 +161,20 @@ struct Endpoint {
 
 Result<Endpoint> ParseEndpoint(const std::string& url) {
   const size_t sep = url.find("://");
-  if (sep == std::string::npos) return MakeError(kStoreError, "S3 endpoint needs a scheme: " + url);
+  if (sep == std::string::npos) return StoreError("S3 endpoint needs a scheme: " + url);
   Endpoint e;
   e.scheme = sigv4::AsciiLower(url.substr(0, sep));
   if (e.scheme != "http" && e.scheme != "https") {
-    return MakeError(kStoreError, "S3 endpoint scheme must be http or https: " + url);
+    return StoreError("S3 endpoint scheme must be http or https: " + url);
   }
   std::string rest = url.substr(sep + 3);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.empty() || rest.find('/') != std::string::npos) {
-    return MakeError(kStoreError, "S3 endpoint must be scheme://host[:port]: " + url);
+    return StoreError("S3 endpoint must be scheme://host[:port]: " + url);
   }
   e.host = rest;
   std::string port;
-  if (rest.front() == ':') return MakeError(kStoreError, "S3 endpoint has no host: " + url);
+  if (rest.front() == ':') return StoreError("S3 endpoint has no host: " + url);
   const size_t colon = rest.rfind(':');
   if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
     e.host = rest.substr(0, colon);
@@ -392,7 +392,7 @@ class Client {
         continue;
       }
       if (rc != CURLE_OK && !reply.sink_stopped) {
-        return MakeError(kStoreError, "S3 " + what + ": " + reply.transport_error);
+        return StoreError("S3 " + what + ": " + reply.transport_error);
       }
       if (reply.status / 100 != 2 &&
           std::find(call.accept.begin(), call.accept.end(), reply.status) == call.accept.end()) {
@@ -495,7 +495,8 @@ class Client {
     std::string text = "S3 " + what + ": HTTP " + std::to_string(reply.status);
     if (!code.empty()) text += " " + code;
     if (!message.empty()) text += ": " + message;
-    return MakeError(missing ? kNotFound : kStoreError, text);
+    return MakeError(missing ? ErrorKind::kNotFound : ErrorKind::kUnavailable,
+                     missing ? kNotFound : kStoreError, text);
   }
 
   // Query-signed URL on the public endpoint.
@@ -560,7 +561,7 @@ class Multipart {
     VS_ASSIGN_OR_RETURN(Reply r, c_->Perform(call, "initiate multipart upload " + key_));
     upload_id_ = XmlValue(r.body, "UploadId");
     if (upload_id_.empty())
-      return MakeError(kStoreError, "S3 initiate multipart upload " + key_ + ": no UploadId");
+      return StoreError("S3 initiate multipart upload " + key_ + ": no UploadId");
     return {};
   }
 
@@ -568,7 +569,7 @@ class Multipart {
   // number written twice keeps the last copy).
   Status UploadPart(const Body& body, std::string content_md5) {
     if (etags_.size() >= kMaxParts) {
-      return MakeError(kStoreError,
+      return MakeError(ErrorKind::kUnavailable, kStoreError,
                        "S3 upload of " + key_ + ": more than 10000 parts; raise part_size");
     }
     const int number = static_cast<int>(etags_.size()) + 1;
@@ -582,7 +583,7 @@ class Multipart {
     VS_ASSIGN_OR_RETURN(Reply r,
                         c_->Perform(call, "upload part " + std::to_string(number) + " of " + key_));
     const std::string etag = r.Header("etag");
-    if (etag.empty()) return MakeError(kStoreError, "S3 upload part of " + key_ + ": no ETag");
+    if (etag.empty()) return StoreError("S3 upload part of " + key_ + ": no ETag");
     etags_.push_back(Quoted(etag));
     return {};
   }
@@ -652,7 +653,7 @@ class S3Writer final : public ObjectWriter {
       : c_(std::move(c)), key_(std::move(key)), upload_(c_, key_) {}
 
   Status Write(const char* data, size_t size) override {
-    if (failed_ || committed_) return MakeError(kStoreError, "S3 writer for " + key_ + " is spent");
+    if (failed_ || committed_) return StoreError("S3 writer for " + key_ + " is spent");
     const size_t part = static_cast<size_t>(c_->options().part_size);
     while (size > 0) {
       // A full buffer is sent only once more bytes follow, so an object of
@@ -670,7 +671,7 @@ class S3Writer final : public ObjectWriter {
   uint64_t written() const override { return written_; }
 
   Status Commit() override {
-    if (failed_ || committed_) return MakeError(kStoreError, "S3 writer for " + key_ + " is spent");
+    if (failed_ || committed_) return StoreError("S3 writer for " + key_ + " is spent");
     Status s;
     if (!upload_.started()) {
       Body b;
@@ -822,10 +823,9 @@ class S3Reader final : public ObjectReader {
             std::chrono::milliseconds(resilience::BackoffMs(attempt + 1, 100, 2000)));
         continue;
       }
-      if (rc != CURLE_OK)
-        return MakeError(kStoreError, "S3 GET " + key_ + ": " + reply.transport_error);
+      if (rc != CURLE_OK) return StoreError("S3 GET " + key_ + ": " + reply.transport_error);
       if (reply.status == 412)
-        return MakeError(kStoreError, "S3 GET " + key_ + ": the object changed while being read");
+        return StoreError("S3 GET " + key_ + ": the object changed while being read");
       return Client::HttpError("GET " + key_, reply);
     }
   }
@@ -920,10 +920,9 @@ class S3Store final : public ObjectStore {
   Status PutFile(const std::string& key, const std::string& local_path, bool move) override {
     VS_TRY(CheckKey(key));
     const int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return MakeError(kStoreError, "open " + local_path + ": " + strerror(errno));
+    if (fd < 0) return StoreError("open " + local_path + ": " + strerror(errno));
     struct stat st {};
-    Status s =
-        ::fstat(fd, &st) == 0 ? Status() : Status(MakeError(kStoreError, "stat " + local_path));
+    Status s = ::fstat(fd, &st) == 0 ? Status() : Status(StoreError("stat " + local_path));
     if (s.ok()) s = Upload(key, fd, static_cast<uint64_t>(st.st_size));
     ::close(fd);
     if (s.ok() && move) ::unlink(local_path.c_str());
@@ -934,7 +933,7 @@ class S3Store final : public ObjectStore {
                                   const std::string& scratch_path) override {
     VS_TRY(CheckKey(key));
     const int fd = ::open(scratch_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return MakeError(kStoreError, "open " + scratch_path + ": " + strerror(errno));
+    if (fd < 0) return StoreError("open " + scratch_path + ": " + strerror(errno));
     bool write_failed = false;
     Call call;
     call.method = "GET";
@@ -960,7 +959,7 @@ class S3Store final : public ObjectStore {
     if (r.ok() && !write_failed && closed) return scratch_path;
     ::unlink(scratch_path.c_str());
     if (!r.ok()) return r.error();
-    return MakeError(kStoreError, "write " + scratch_path + ": " + strerror(errno));
+    return StoreError("write " + scratch_path + ": " + strerror(errno));
   }
 
   Result<std::vector<std::string>> List(const std::string& prefix) override {
@@ -1075,9 +1074,8 @@ class S3Store final : public ObjectStore {
       return {};
     }
     if (r.body.find("<Error>") != std::string::npos) {
-      return MakeError(kStoreError, "S3 delete objects: " + XmlValue(r.body, "Key") + ": " +
-                                        XmlValue(r.body, "Code") + " " +
-                                        XmlValue(r.body, "Message"));
+      return StoreError("S3 delete objects: " + XmlValue(r.body, "Key") + ": " +
+                        XmlValue(r.body, "Code") + " " + XmlValue(r.body, "Message"));
     }
     return {};
   }
@@ -1090,13 +1088,13 @@ class S3Store final : public ObjectStore {
 Result<std::unique_ptr<ObjectStore>> NewS3Store(const S3Options& options) {
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (options.bucket.empty()) return MakeError(kStoreError, "S3 bucket is not set");
-  if (options.region.empty()) return MakeError(kStoreError, "S3 region is not set");
+  if (options.bucket.empty()) return StoreError("S3 bucket is not set");
+  if (options.region.empty()) return StoreError("S3 region is not set");
   if (options.access_key_id.empty() || options.secret_access_key.empty()) {
-    return MakeError(kStoreError, "S3 credentials are not set");
+    return StoreError("S3 credentials are not set");
   }
   if (options.part_size == 0 || options.part_size > (5ull << 30)) {
-    return MakeError(kStoreError, "S3 part size must be between 1 byte and 5 GiB");
+    return StoreError("S3 part size must be between 1 byte and 5 GiB");
   }
   const std::string endpoint = options.endpoint.empty()
                                    ? "https://s3." + options.region + ".amazonaws.com"

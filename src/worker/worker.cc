@@ -215,7 +215,7 @@ bool WorkerPool::Prepare(Attempt& a) {
 }
 
 void WorkerPool::FailRead(Attempt& a, const Error& e) {
-  const bool missing = e.code == store::kNotFound;
+  const bool missing = e.kind == ErrorKind::kNotFound;
   FailAttempt(a.job, a.me, e.message, "cannot read the uploaded file",
               missing ? "the uploaded file is missing" : "cannot read the uploaded file", !missing,
               opt_.retry_base_ms);

@@ -265,6 +265,37 @@ async function test(name, fn, { needs } = {}) {
   }
 }
 
+// Slows the page's uploads to 256 KiB/s, so the progress has time to show
+// on loopback (and the cross-origin PUT sends progress events). lift() ends
+// the limit; detach() lets go of the DevTools session.
+async function throttleUploads(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const limit = (uploadThroughput) =>
+    cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput });
+  await limit(256 * 1024);
+  return { lift: () => limit(-1), detach: () => cdp.detach().catch(() => undefined) };
+}
+
+// Records in window.__e2e every upload percentage and processing status the
+// page shows, in order, without repeats.
+async function recordUploadProgress(page) {
+  await page.evaluate(() => {
+    const state = { percents: [], statuses: [] };
+    window.__e2e = state;
+    const push = (list, v) => {
+      if (v && list[list.length - 1] !== v) list.push(v);
+    };
+    new MutationObserver(() => {
+      push(state.percents, document.querySelector('[data-testid="upload-percent"]')?.textContent);
+      push(
+        state.statuses,
+        document.querySelector('[data-testid="processing-status"] [data-testid="status-badge"]')?.getAttribute('data-status'),
+      );
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
@@ -449,25 +480,8 @@ async function runTests(page, server, requests) {
     };
     page.on('framenavigated', onNav);
     // Slow the upload down so the percentage has time to move on loopback.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 256 * 1024,
-    });
-    await page.evaluate(() => {
-      const seen = [];
-      window.__e2e = { percents: seen, statuses: [] };
-      new MutationObserver(() => {
-        const p = document.querySelector('[data-testid="upload-percent"]')?.textContent;
-        if (p && seen[seen.length - 1] !== p) seen.push(p);
-        const s = document.querySelector('[data-testid="processing-status"] [data-testid="status-badge"]')?.getAttribute('data-status');
-        const st = window.__e2e.statuses;
-        if (s && st[st.length - 1] !== s) st.push(s);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-    });
+    const throttle = await throttleUploads(page);
+    await recordUploadProgress(page);
     await page.getByTestId('upload-input').setInputFiles(clip);
     await page.getByTestId('selected-file').waitFor();
     await page.getByTestId('upload-title').fill(title);
@@ -477,7 +491,7 @@ async function runTests(page, server, requests) {
     await sleep(800);
     await shot(page, '02-uploading');
     await page.getByTestId('processing-status').waitFor({ timeout: 60_000 });
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await throttle.lift();
     await page.locator('[data-testid="processing-status"] [data-testid="status-badge"][data-status="READY"]').waitFor({ timeout: 180_000 });
     const seen = await page.evaluate(() => window.__e2e);
     log(`  percentages seen: ${seen.percents.join(' ')}; statuses seen: ${seen.statuses.join(' → ')}`);
@@ -698,22 +712,8 @@ async function runS3Tests(page, server, s3, requests) {
     );
     // Slowed down as in the first run, so that the upload's progress events
     // (which make the cross-origin PUT need a CORS preflight) have time to show.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', {
-      offline: false,
-      latency: 0,
-      downloadThroughput: -1,
-      uploadThroughput: 256 * 1024,
-    });
-    await page.evaluate(() => {
-      const seen = [];
-      window.__e2e = { percents: seen };
-      new MutationObserver(() => {
-        const p = document.querySelector('[data-testid="upload-percent"]')?.textContent;
-        if (p && seen[seen.length - 1] !== p) seen.push(p);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-    });
+    const throttle = await throttleUploads(page);
+    await recordUploadProgress(page);
     try {
       await page.getByTestId('upload-input').setInputFiles(clip);
       await page.getByTestId('selected-file').waitFor();
@@ -735,7 +735,7 @@ async function runS3Tests(page, server, s3, requests) {
       await sleep(800);
       await shot(page, 's3-02-uploading');
       await page.getByTestId('processing-status').waitFor({ timeout: 60_000 });
-      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await throttle.lift();
 
       // The bytes went to the bucket, with the headers the answer asked for.
       assert(puts.length >= 1, 'the browser made no PUT');
@@ -767,7 +767,7 @@ async function runS3Tests(page, server, s3, requests) {
       await shot(page, 's3-03-upload-ready');
     } finally {
       page.off('request', onRequest);
-      await cdp.detach().catch(() => undefined);
+      await throttle.detach();
     }
   });
 

@@ -6,14 +6,22 @@ BUILD_DIR := build
 SHARED ?= $(abspath ../shared)
 SAMPLE ?= $(SHARED)/media/src-720p30-10s.mp4
 
+# The project-local Node.js that scripts/setup-node installs when the system
+# has none recent enough (docs/setup.md). First on PATH for every recipe,
+# ctest and the tests it starts (s3rver, Socket.IO clients) and npm in web/;
+# harmless while the folder does not exist.
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
+
 .PHONY: all setup configure build native web run cluster sample test test-native test-web bench clean
 
 all: build
 
-# Debian packages (compilers, libraries, Chromium), then the npm packages of
-# the web UI and of the Socket.IO client tests. Fast when all is present.
+# Debian packages (compilers, libraries, Chromium), a Node.js >= 20.19, then
+# the npm packages of the web UI and of the Node-based tests. Fast when all is
+# present.
 setup:
 	@bash scripts/setup
+	@bash scripts/setup-node
 	@bash scripts/setup-web
 	@bash scripts/setup-node-tests
 

@@ -23,6 +23,8 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The project-local Node.js of scripts/setup-node, as the Makefile uses it.
+[ -x "$root/.tools/node/bin/node" ] && PATH="$root/.tools/node/bin:$PATH"
 export BIN="${BIN:-$root/build/visionsync}"
 if [ ! -x "$BIN" ]; then
   echo "realtime bench: $BIN is missing; build first (cmake --build --preset release)" >&2

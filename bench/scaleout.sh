@@ -47,6 +47,8 @@ fi
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
+# The project-local Node.js of scripts/setup-node, as the Makefile uses it.
+[ -x "$ROOT/.tools/node/bin/node" ] && PATH="$ROOT/.tools/node/bin:$PATH"
 BIN="${BIN:-$ROOT/build/visionsync}"
 QUEUE_BENCH="${QUEUE_BENCH:-$(dirname "$BIN")/bench/queue_bench}"
 MEDIA="${VS_MEDIA_DIR:-$ROOT/../shared/media}"

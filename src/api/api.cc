@@ -59,10 +59,30 @@ std::string Api::SignUpload(const std::string& id, const std::string& content_ty
   return api::SignUpload(config_.upload_secret, id, content_type, size, expires);
 }
 
-void Api::Register(http::Router& router) {
+void Api::SetOperations(metrics::Registry* registry, std::vector<ReadinessCheck> checks) {
+  metrics_ = registry;
+  checks_ = std::move(checks);
+  if (!registry) return;
+  http_requests_ = &registry->Counter("visionsync_http_requests_total",
+                                      "HTTP requests answered, by method, route template and status.");
+  http_seconds_ = &registry->Histogram("visionsync_http_request_duration_seconds",
+                                       "Time to answer an HTTP request (to the end of its body for uploads), by method and route template.");
+  rate_limited_ = &registry->Counter("visionsync_rate_limited_total", "Requests refused with 429, by rate-limit tier.");
+  upload_bytes_ = &registry->Counter("visionsync_upload_bytes_total",
+                                     "Bytes of uploads this process received and stored (completed PUTs).");
+}
+
+ContextPtr Api::MakeContext() {
   // The connection counter may be plugged in after the routes: ask per request.
-  auto ctx = std::make_shared<const Context>(
-      Context{svc_, config_, clock_, [this] { return connections_ ? connections_() : 0; }});
+  return std::make_shared<const Context>(
+      Context{svc_, config_, clock_, [this] { return connections_ ? connections_() : 0; }, metrics_, checks_});
+}
+
+void Api::RegisterOperations(http::Router& router) { RegisterOpsRoutes(router, MakeContext()); }
+
+void Api::Register(http::Router& router) {
+  auto ctx = MakeContext();
+  RegisterOpsRoutes(router, ctx);
   RegisterUploadRoutes(router, ctx);
   RegisterVideoRoutes(router, ctx);
   RegisterMediaRoutes(router, ctx);

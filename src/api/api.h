@@ -10,9 +10,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "http/http.h"
 #include "ratelimit/rate_limiter.h"
 #include "service/video_service.h"
@@ -29,6 +32,15 @@ struct ApiConfig {
   int64_t webhook_tolerance_s = 300;
   bool trust_proxy = false;  // take the client address from X-Forwarded-For
   std::string web_dist;      // built web UI to serve at / (empty = none)
+  // Bearer token /metrics asks for; empty = only loopback clients may scrape.
+  std::string metrics_token;
+};
+
+// One dependency /readyz reports on: `check` answers whether it works now.
+// Called on the request's thread; must be quick (each has a short timeout).
+struct ReadinessCheck {
+  std::string name;  // "database", "storage", "redis"
+  std::function<Status()> check;
 };
 
 // Live-connection count for /api/webhook/health (the realtime module's).
@@ -36,14 +48,21 @@ using ConnectionCounter = std::function<int()>;
 // One JSON line per request; the app plugs its logger in.
 using AccessLog = std::function<void(const std::string& json_line)>;
 
+struct Context;  // what the route handlers share (api_internal.h)
+
 class Api {
  public:
   Api(ApiConfig config, service::VideoService& videos, ratelimit::RateLimiter& limiter,
       const Clock& clock);
 
   void Register(http::Router& router);
+  // Only /healthz, /readyz and /metrics (a worker's own small server).
+  void RegisterOperations(http::Router& router);
   http::Middleware MakeMiddleware();
   void SetConnectionCounter(ConnectionCounter fn) { connections_ = std::move(fn); }
+  // /metrics from `registry` (null = no /metrics) and /readyz from `checks`;
+  // also records the HTTP, rate-limit and upload metrics. Before Register().
+  void SetOperations(metrics::Registry* registry, std::vector<ReadinessCheck> checks);
   // `enabled` is asked per request, so no log line is built when the
   // logger would drop it anyway.
   void SetAccessLog(AccessLog fn, std::function<bool()> enabled = {}) {
@@ -60,9 +79,19 @@ class Api {
   service::VideoService& svc_;
   ratelimit::RateLimiter& limiter_;
   const Clock& clock_;
+  void Record(const http::Request& req, const http::Response& resp, double ms) const;
+  std::shared_ptr<const Context> MakeContext();
+
   ConnectionCounter connections_;
   AccessLog access_log_;
   std::function<bool()> log_enabled_;
+  metrics::Registry* metrics_ = nullptr;
+  std::vector<ReadinessCheck> checks_;
+  // Families recorded by the middleware (null without a registry).
+  metrics::Family* http_requests_ = nullptr;
+  metrics::Family* http_seconds_ = nullptr;
+  metrics::Family* rate_limited_ = nullptr;
+  metrics::Family* upload_bytes_ = nullptr;
 };
 
 // The rate-limit tier of a request path.

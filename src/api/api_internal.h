@@ -26,6 +26,8 @@ struct Context {
   const ApiConfig& cfg;
   const Clock& clock;
   std::function<int()> connections;  // live realtime connections, asked per request
+  metrics::Registry* metrics = nullptr;  // null: no /metrics
+  std::vector<ReadinessCheck> checks;    // what /readyz asks
 };
 using ContextPtr = std::shared_ptr<const Context>;
 
@@ -51,5 +53,6 @@ void RegisterVideoRoutes(http::Router& router, const ContextPtr& ctx);    // vid
 void RegisterMediaRoutes(http::Router& router, const ContextPtr& ctx);    // media_routes.cc
 void RegisterWebhookRoutes(http::Router& router, const ContextPtr& ctx);  // webhook_routes.cc
 void RegisterStaticFiles(http::Router& router, const ContextPtr& ctx);    // static_files.cc
+void RegisterOpsRoutes(http::Router& router, const ContextPtr& ctx);      // ops_routes.cc
 
 }  // namespace vs::api

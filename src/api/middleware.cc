@@ -2,6 +2,7 @@
 // limit (with its X-RateLimit-* counters), and the access log.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "api/api.h"
 #include "api/api_util.h"
@@ -74,6 +75,20 @@ std::string TierFor(const std::string& method, const std::string& path) {
   return "streaming";  // the web UI's static files
 }
 
+// Route templates, not paths, keep the label sets few; requests no route
+// took are one series.
+void Api::Record(const http::Request& req, const http::Response& resp, double ms) const {
+  const std::string route = req.route.empty() ? "unmatched" : req.route;
+  const std::string status = std::to_string(resp.status);
+  http_requests_->Inc({{"method", req.method}, {"route", route}, {"status", status}});
+  http_seconds_->Observe({{"method", req.method}, {"route", route}}, ms / 1000);
+  if (resp.status == 429) rate_limited_->Inc({{"tier", TierFor(req.method, req.path)}});
+  if (req.method == "PUT" && req.route == "/upload/:id" && resp.status == 200) {
+    const std::string_view cl = req.headers.Get("Content-Length");
+    upload_bytes_->Inc({}, std::strtod(std::string(cl).c_str(), nullptr));
+  }
+}
+
 http::Middleware Api::MakeMiddleware() {
   http::Middleware mw;
   mw.before = [this](http::Request& req, const http::Router::Match&) -> std::optional<http::Response> {
@@ -82,6 +97,7 @@ http::Middleware Api::MakeMiddleware() {
   };
   mw.after = [this](const http::Request& req, http::Response& resp, double ms) {
     AddCorsHeaders(config_, resp);
+    if (http_requests_) Record(req, resp, ms);
     if (access_log_ && (!log_enabled_ || log_enabled_())) access_log_(AccessLine(clock_, req, resp, ms));
   };
   return mw;

@@ -119,6 +119,15 @@ http::Response Delete(const Context& ctx, http::Request& req) {
   return Ok(json::object{{"id", id}}, "video deleted");
 }
 
+http::Response Retry(const Context& ctx, http::Request& req) {
+  const std::string id = req.Param("id");
+  if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
+  auto v = ctx.svc.Retry(id);
+  if (!v.ok()) return FromError(v.error());
+  if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
+  return OkText(ctx.svc.JsonText(**v, RequestBase(req, ctx.cfg)), "queued for another attempt");
+}
+
 http::Response Notifications(const Context& ctx, http::Request& req) {
   auto pp = PageParams(req);
   if (!pp.ok()) return FromError(pp.error());
@@ -149,6 +158,7 @@ void RegisterVideoRoutes(http::Router& router, const ContextPtr& ctx) {
   router.Add("GET", "/api/videos/:id/status", Bind(ctx, &Status));
   router.Add("PUT", "/api/videos/:id", Bind(ctx, &Update));
   router.Add("DELETE", "/api/videos/:id", Bind(ctx, &Delete));
+  router.Add("POST", "/api/videos/:id/retry", Bind(ctx, &Retry));
   router.Add("GET", "/api/notifications", Bind(ctx, &Notifications));
 }
 

@@ -31,6 +31,9 @@ constexpr Var kVars[] = {
     {"HTTP_THREADS", "HTTP threads (default 2)"},
     {"MAX_UPLOAD_BYTES", "largest accepted upload (default 5368709120)"},
     {"UPLOAD_URL_TTL_SECONDS", "lifetime of a presigned upload URL (default 3600)"},
+    {"UPLOAD_IDLE_SECONDS", "an upload that sends nothing for this long gets 408 (default 60)"},
+    {"UPLOAD_MIN_BYTES_PER_SEC", "an upload averaging fewer bytes/s after the grace gets 408 (default 1024; 0 = none)"},
+    {"UPLOAD_RATE_GRACE_SECONDS", "the minimum average applies from this long after the body began (default 60)"},
     {"RATE_LIMITS", "rate-limit overrides, e.g. upload=50/900,streaming=1000/60 (limit/seconds)"},
     {"TRUST_PROXY", "1 to take the client address from X-Forwarded-For (default 0)"},
     {"JOB_LEASE_SECONDS", "a job whose worker stops heartbeating is retried after this (default 60)"},
@@ -38,6 +41,9 @@ constexpr Var kVars[] = {
     {"TRANSCODE_MAX_SECONDS", "wall-clock limit of each transcode (default 3600)"},
     {"WEB_DIST", "folder of the built web UI (default web/dist when present)"},
     {"BREAKER_OPEN_SECONDS", "a dependency that failed 5 times in a row is probed again after this (default 60)"},
+    {"METRICS_TOKEN", "bearer token for GET /metrics (default: none, and only loopback clients may scrape)"},
+    {"METRICS_PORT", "visionsync worker: serve /metrics, /healthz and /readyz on this port (default 0: off)"},
+    {"JOB_STUCK_SECONDS", "a job queued or running for longer is logged as stuck (default 900)"},
     {"DATABASE_URL", "postgresql://user:pass@host:port/db: PostgreSQL (default: SQLite in DATA_DIR)"},
     {"S3_BUCKET", "store uploads and outputs in this S3 bucket (default: local disk in DATA_DIR)"},
     {"S3_ENDPOINT", "S3-compatible server, e.g. http://127.0.0.1:4569 (default: AWS's regional endpoint)"},
@@ -89,6 +95,9 @@ Result<Config> ConfigFromEnv() {
   c.http_threads = static_cast<int>(v);
   VS_TRY(Int("MAX_UPLOAD_BYTES", 1, int64_t{1} << 42, &c.max_upload_bytes));
   VS_TRY(Int("UPLOAD_URL_TTL_SECONDS", 1, 7 * 86400, &c.upload_url_ttl_s));
+  VS_TRY(Int("UPLOAD_IDLE_SECONDS", 1, 86400, &c.upload_idle_timeout_s));
+  VS_TRY(Int("UPLOAD_MIN_BYTES_PER_SEC", 0, int64_t{1} << 30, &c.upload_min_bytes_per_s));
+  VS_TRY(Int("UPLOAD_RATE_GRACE_SECONDS", 1, 86400, &c.upload_rate_grace_s));
   c.rate_limits = Get("RATE_LIMITS");
   const std::string tp = Get("TRUST_PROXY");
   c.trust_proxy = tp == "1" || tp == "true" || tp == "yes";
@@ -97,6 +106,11 @@ Result<Config> ConfigFromEnv() {
   VS_TRY(Int("TRANSCODE_MAX_SECONDS", 10, 7 * 86400, &c.transcode_max_seconds));
   c.web_dist = Get("WEB_DIST");
   VS_TRY(Int("BREAKER_OPEN_SECONDS", 1, 3600, &c.breaker_open_s));
+  c.metrics_token = Get("METRICS_TOKEN");
+  v = c.metrics_port;
+  VS_TRY(Int("METRICS_PORT", 0, 65535, &v));
+  c.metrics_port = static_cast<int>(v);
+  VS_TRY(Int("JOB_STUCK_SECONDS", 10, 30 * 86400, &c.job_stuck_s));
   c.database_url = Get("DATABASE_URL");
   if (!c.database_url.empty() && c.database_url.rfind("postgresql://", 0) != 0 &&
       c.database_url.rfind("postgres://", 0) != 0)

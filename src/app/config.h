@@ -32,6 +32,12 @@ struct Config {
   int http_threads = 2;
   int64_t max_upload_bytes = 5LL << 30;
   int64_t upload_url_ttl_s = 3600;
+  // An upload body that sends nothing for upload_idle_timeout_s, or averages
+  // under upload_min_bytes_per_s once upload_rate_grace_s have passed, is
+  // answered 408 and discarded.
+  int64_t upload_idle_timeout_s = 60;
+  int64_t upload_min_bytes_per_s = 1024;
+  int64_t upload_rate_grace_s = 60;
   std::string rate_limits;  // overrides, "upload=50/900,streaming=1000/60"
   bool trust_proxy = false;
   int64_t job_lease_s = 60;
@@ -39,6 +45,9 @@ struct Config {
   int64_t transcode_max_seconds = 3600;
   std::string web_dist;  // default: web/dist beside the binary's source tree, if built
   int64_t breaker_open_s = 60;  // a tripped circuit breaker probes again after this
+  std::string metrics_token;     // /metrics wants "Authorization: Bearer <it>"; empty = loopback only
+  int metrics_port = 0;          // `visionsync worker`: serve /metrics, /healthz, /readyz here (0 = off)
+  int64_t job_stuck_s = 900;     // a job queued or running longer is logged as stuck
 
   // Scale-out adapters; each one empty = the embedded default.
   std::string database_url;  // postgresql://... (else SQLite in data_dir)

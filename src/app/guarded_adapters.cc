@@ -78,6 +78,11 @@ class GuardedJobs final : public db::JobQueue, Guard {
   Result<std::optional<Job>> LatestForVideo(const std::string& v) override {
     return Run([&] { return in_.LatestForVideo(v); });
   }
+  Result<std::vector<Job>> List(std::optional<JobState> st, int limit) override {
+    return Run([&] { return in_.List(st, limit); });
+  }
+  Result<std::optional<Job>> Cancel(int64_t id) override { return Run([&] { return in_.Cancel(id); }); }
+  Result<db::JobStats> Stats() override { return Run([&] { return in_.Stats(); }); }
 
  private:
   db::JobQueue& in_;

@@ -13,10 +13,12 @@
 #include "api/api.h"
 #include "app/config.h"
 #include "app/guarded_adapters.h"
+#include "app/operations.h"
 #include "core/clock.h"
 #include "core/event_bus.h"
 #include "core/hmac.h"
 #include "core/json_text.h"
+#include "core/metrics.h"
 #include "core/time_format.h"
 #include "db/postgres_database.h"
 #include "db/sqlite_database.h"
@@ -92,6 +94,8 @@ struct Core {
   redis::RedisOptions redis_options;
   std::unique_ptr<service::VideoService> svc;
   std::string secret;
+  // Every breaker of this process, for /metrics.
+  std::vector<std::shared_ptr<resilience::CircuitBreaker>> breakers;
 
   Status Open() {
     VS_ASSIGN_OR_RETURN(cfg, ConfigFromEnv());
@@ -105,9 +109,10 @@ struct Core {
     VS_TRY(OpenStore());
     VS_TRY(OpenRedis());
     const resilience::BreakerOptions bo = Breaker();
-    guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(),
-                               std::make_shared<resilience::CircuitBreaker>("database", bo, clock));
-    guarded_store = GuardStore(*store, std::make_shared<resilience::CircuitBreaker>("storage", bo, clock));
+    breakers.push_back(std::make_shared<resilience::CircuitBreaker>("database", bo, clock));
+    breakers.push_back(std::make_shared<resilience::CircuitBreaker>("storage", bo, clock));
+    guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(), breakers[0]);
+    guarded_store = GuardStore(*store, breakers[1]);
     svc = std::make_unique<service::VideoService>(*guarded_db.videos, *guarded_db.notifications, *guarded_store, bus,
                                                   clock, service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
     return {};
@@ -176,7 +181,40 @@ struct Core {
     return std::string(host) + "-" + std::to_string(getpid());
   }
 
-  worker::WorkerOptions WorkerOpts() const {
+  // A process without live clients of its own (a worker, the jobs command)
+  // shares its status events with the servers: through Redis when set,
+  // else through the database's event log.
+  struct EventSharing {
+    std::unique_ptr<service::EventOutbox> outbox;
+    std::unique_ptr<redis::RedisEventFanout> fanout;
+  };
+  EventSharing ShareEvents() {
+    EventSharing s;
+    if (redis) {
+      s.fanout = std::make_unique<redis::RedisEventFanout>(redis_options, bus, nullptr, SystemClock::Instance());
+      s.fanout->Start();
+    } else {
+      s.outbox = std::make_unique<service::EventOutbox>(db->events(), bus, SystemClock::Instance(), ProcessId());
+    }
+    return s;
+  }
+
+  // The gauges every role exports, and the readiness of its dependencies.
+  void AddOperations(metrics::Registry& registry) {
+    AddQueueMetrics(registry, db->jobs(), SystemClock::Instance());
+    AddBreakerMetrics(registry, breakers);
+  }
+  std::vector<api::ReadinessCheck> Readiness() {
+    return ReadinessChecks(*db, *store, redis_limits.get());
+  }
+  std::unique_ptr<StuckJobWatch> WatchStuckJobs() {
+    auto w = std::make_unique<StuckJobWatch>(db->jobs(), SystemClock::Instance(), cfg.job_stuck_s * 1000,
+                                             [](const std::string& m) { LogEvent(spdlog::level::warn, m); });
+    w->Start();
+    return w;
+  }
+
+  worker::WorkerOptions WorkerOpts(metrics::Registry* registry) const {
     worker::WorkerOptions w;
     w.transcoder_binary = SelfPath();
     w.scratch_dir = cfg.data_dir + "/work";
@@ -185,6 +223,8 @@ struct Core {
     w.heartbeat_ms = std::max<int64_t>(500, w.lease_ms / 4);
     w.max_memory_mb = cfg.transcode_max_memory_mb;
     w.max_seconds = cfg.transcode_max_seconds;
+    w.metrics = registry;
+    w.log = [](const std::string& line) { LogEvent(spdlog::level::warn, line); };
     return w;
   }
 };
@@ -211,10 +251,13 @@ int RunServe(bool with_workers) {
   }
   // With Redis every api process counts against the same windows; while
   // Redis is away each one falls back to its own (behind a breaker).
+  if (core.redis) {
+    core.breakers.push_back(
+        std::make_shared<resilience::CircuitBreaker>("redis", core.Breaker(), SystemClock::Instance()));
+  }
   std::unique_ptr<ratelimit::RateLimiter> limiter =
-      core.redis ? ratelimit::NewRedisRateLimiter(
-                       *core.redis_limits, *tiers, SystemClock::Instance(), nullptr,
-                       std::make_shared<resilience::CircuitBreaker>("redis", core.Breaker(), SystemClock::Instance()))
+      core.redis ? ratelimit::NewRedisRateLimiter(*core.redis_limits, *tiers, SystemClock::Instance(), nullptr,
+                                                  core.breakers.back())
                  : ratelimit::NewMemoryRateLimiter(*tiers, SystemClock::Instance());
   // Live events: with Redis, every event (ours and every other process's)
   // comes back through it, numbered once for all api processes; without it,
@@ -235,6 +278,7 @@ int RunServe(bool with_workers) {
   ac.presign_ttl_s = cfg.upload_url_ttl_s;
   ac.trust_proxy = cfg.trust_proxy;
   ac.web_dist = cfg.web_dist;
+  ac.metrics_token = cfg.metrics_token;
   if (ac.web_dist.empty()) {
     const fs::path guess = fs::path(SelfPath()).parent_path().parent_path() / "web" / "dist";
     std::error_code ec;
@@ -256,6 +300,17 @@ int RunServe(bool with_workers) {
   }
   realtime::RealtimeServer rt(ro, live, SystemClock::Instance());
   api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());
+  metrics::Registry registry;
+  api.SetOperations(&registry, core.Readiness());
+  core.AddOperations(registry);
+  metrics::Family& connections =
+      registry.Gauge("visionsync_realtime_connections", "Live realtime clients, by transport.");
+  registry.AddCollector([&rt, &connections] {
+    const auto n = rt.connection_counts();
+    connections.Set({{"transport", "polling"}}, n.polling);
+    connections.Set({{"transport", "websocket"}}, n.websocket);
+    connections.Set({{"transport", "sse"}}, n.sse);
+  });
   api.SetAccessLog([](const std::string& line) { spdlog::info(line); },
                    [] { return spdlog::should_log(spdlog::level::info); });
   http::Router router;
@@ -265,6 +320,9 @@ int RunServe(bool with_workers) {
   so.host = cfg.host;
   so.port = cfg.port;
   so.threads = cfg.http_threads;
+  so.upload_idle_timeout_ms = cfg.upload_idle_timeout_s * 1000;
+  so.upload_min_bytes_per_s = cfg.upload_min_bytes_per_s;
+  so.upload_rate_grace_ms = cfg.upload_rate_grace_s * 1000;
   http::Server server(so, router, api.MakeMiddleware());
   server.SetUpgradeHandler(rt.upgrade_handler());
   api.SetConnectionCounter([&rt] { return rt.connection_count(); });
@@ -275,7 +333,7 @@ int RunServe(bool with_workers) {
   }
   std::unique_ptr<worker::WorkerPool> pool;
   if (with_workers && cfg.workers > 0) {
-    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc,
+    pool = std::make_unique<worker::WorkerPool>(core.WorkerOpts(&registry), *core.guarded_db.jobs, *core.svc,
                                                 *core.guarded_store);
     core.svc->SetJobListener([p = pool.get()] { p->Wake(); });
   }
@@ -301,9 +359,11 @@ int RunServe(bool with_workers) {
     }
     relay.Start();
   }
+  std::unique_ptr<StuckJobWatch> stuck;
   if (pool) {
     core.db->StartJobListener([p = pool.get()] { p->Wake(); });  // jobs confirmed through other api processes
     pool->Start(cfg.workers);
+    stuck = core.WatchStuckJobs();
   }
   LogEvent(spdlog::level::info, "listening on http://" + cfg.host + ":" + std::to_string(server.port()) +
                                     " (data in " + cfg.data_dir + ", " + std::to_string(pool ? cfg.workers : 0) +
@@ -319,6 +379,42 @@ int RunServe(bool with_workers) {
   return 0;
 }
 
+// A worker's own small HTTP server (METRICS_PORT): /healthz, /readyz and
+// /metrics, behind the same middleware (rate limits, request metrics).
+struct OpsServer {
+  std::unique_ptr<ratelimit::RateLimiter> limiter;
+  std::unique_ptr<api::Api> api;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+
+  static Result<std::unique_ptr<OpsServer>> Start(Core& core, metrics::Registry& registry) {
+    auto ops = std::make_unique<OpsServer>();
+    ops->limiter = ratelimit::NewMemoryRateLimiter(ratelimit::DefaultTiers(), SystemClock::Instance());
+    api::ApiConfig ac;
+    ac.metrics_token = core.cfg.metrics_token;
+    ac.trust_proxy = core.cfg.trust_proxy;
+    ops->api = std::make_unique<api::Api>(ac, *core.svc, *ops->limiter, SystemClock::Instance());
+    ops->api->SetOperations(&registry, core.Readiness());
+    ops->api->RegisterOperations(ops->router);
+    http::ServerOptions so;
+    so.host = core.cfg.host;
+    so.port = core.cfg.metrics_port;
+    so.threads = 1;
+    ops->server = std::make_unique<http::Server>(so, ops->router, ops->api->MakeMiddleware());
+    if (Status st = ops->server->Listen(); !st.ok())
+      return MakeError("invalid_config", "METRICS_PORT: " + st.error().message);
+    LogEvent(spdlog::level::info, "metrics on http://" + core.cfg.host + ":" + std::to_string(ops->server->port()) +
+                                      "/metrics");
+    ops->thread = std::thread([s = ops->server.get()] { s->Run(); });
+    return ops;
+  }
+  void Stop() {
+    server->Stop();
+    if (thread.joinable()) thread.join();
+  }
+};
+
 int RunWorker() {
   Core core;
   Status s = core.Open();
@@ -327,17 +423,10 @@ int RunWorker() {
   // No live clients here: our status events go to the servers through the
   // database (they relay them to their Socket.IO and SSE clients).
   // (With Redis they go through it instead.)
-  std::unique_ptr<service::EventOutbox> outbox;
-  std::unique_ptr<redis::RedisEventFanout> fanout;
-  if (core.redis) {
-    fanout = std::make_unique<redis::RedisEventFanout>(core.redis_options, core.bus, nullptr,
-                                                       SystemClock::Instance());
-    fanout->Start();
-  } else {
-    outbox = std::make_unique<service::EventOutbox>(core.db->events(), core.bus, SystemClock::Instance(),
-                                                    Core::ProcessId());
-  }
-  worker::WorkerPool pool(core.WorkerOpts(), *core.guarded_db.jobs, *core.svc, *core.guarded_store);
+  Core::EventSharing sharing = core.ShareEvents();
+  metrics::Registry registry;
+  core.AddOperations(registry);
+  worker::WorkerPool pool(core.WorkerOpts(&registry), *core.guarded_db.jobs, *core.svc, *core.guarded_store);
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -348,21 +437,134 @@ int RunWorker() {
   });
   core.db->StartJobListener([&pool] { pool.Wake(); });  // PostgreSQL NOTIFY; SQLite polls
   pool.Start(n);
+  std::unique_ptr<StuckJobWatch> stuck = core.WatchStuckJobs();
+  // /metrics, /healthz and /readyz of this worker on METRICS_PORT, if set.
+  std::unique_ptr<OpsServer> ops;
+  if (core.cfg.metrics_port > 0) {
+    auto started = OpsServer::Start(core, registry);
+    if (!started.ok()) {
+      pool.Stop();
+      return Fatal(started.error().message);
+    }
+    ops = std::move(*started);
+  }
   LogEvent(spdlog::level::info, "worker started with " + std::to_string(n) + " threads on " + core.cfg.data_dir);
   {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return done; });
   }
   LogEvent(spdlog::level::info, "worker shutting down; handing running jobs back");
+  if (ops) ops->Stop();
+  stuck.reset();
   core.db->StopJobListener();
   pool.Stop();
   watcher.join();
   return 0;
 }
 
+// `visionsync jobs ...`: an operator's view of the queue and the two
+// actions on it. Works on the configured database and storage (the same
+// environment as the servers), with or without servers running.
+std::string Age(int64_t now_ms, int64_t then_ms) {
+  const int64_t s = std::max<int64_t>(0, (now_ms - then_ms) / 1000);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  return std::to_string(s / 3600) + "h";
+}
+
+int RunJobsList(const std::string& state_name, int limit, bool as_json) {
+  std::optional<JobState> state;
+  if (!state_name.empty()) {
+    for (JobState st : kAllJobStates)
+      if (ToString(st) == state_name) state = st;
+    if (!state) return Fatal("--state must be one of queued, running, done, failed, cancelled");
+  }
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  auto jobs = core.db->jobs().List(state, limit);
+  if (!jobs.ok()) return Fatal(jobs.error().message);
+  const int64_t now = SystemClock::Instance().NowMs();
+  for (const Job& j : *jobs) {
+    if (as_json) {
+      std::string line;
+      json_text::Object(line)
+          .Int("id", j.id)
+          .String("videoId", j.video_id)
+          .String("state", ToString(j.state))
+          .Int("attempts", j.attempts)
+          .Int("maxAttempts", j.max_attempts)
+          .String("leaseOwner", j.lease_owner)
+          .String("lastError", j.last_error)
+          .String("createdAt", IsoTime(j.created_at_ms))
+          .String("updatedAt", IsoTime(j.updated_at_ms));
+      std::cout << line << "\n";
+      continue;
+    }
+    std::cout << j.id << "  " << j.video_id << "  " << ToString(j.state) << "  attempt " << j.attempts << "/"
+              << j.max_attempts << "  age " << Age(now, j.created_at_ms);
+    if (j.state == JobState::kRunning) std::cout << "  on " << j.lease_owner;
+    if (!j.last_error.empty()) std::cout << "  last error: " << j.last_error;
+    std::cout << "\n";
+  }
+  if (!as_json && jobs->empty()) std::cout << "no jobs\n";
+  return 0;
+}
+
+int RunJobsRetry(const std::string& video_id) {
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  Core::EventSharing sharing = core.ShareEvents();
+  auto v = core.svc->Retry(video_id);
+  if (!v.ok()) return Fatal(v.error().message);
+  if (!v->has_value()) return Fatal("no video with id " + video_id);
+  std::cout << "video " << video_id << " queued for another attempt\n";
+  return 0;
+}
+
+int RunJobsCancel(const std::string& video_id) {
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  Core::EventSharing sharing = core.ShareEvents();
+  auto job = core.db->jobs().LatestForVideo(video_id);
+  if (!job.ok()) return Fatal(job.error().message);
+  if (!job->has_value() || ((**job).state != JobState::kQueued && (**job).state != JobState::kRunning))
+    return Fatal("video " + video_id + " has no queued or running job");
+  auto cancelled = core.db->jobs().Cancel((**job).id);
+  if (!cancelled.ok()) return Fatal(cancelled.error().message);
+  // The video is failed with the reason, so it does not sit in UPLOADED or
+  // PROCESSING; `jobs retry` (or POST /api/videos/:id/retry) starts it again.
+  auto marked = core.svc->MarkError(video_id, "processing cancelled by an operator");
+  if (!marked.ok()) return Fatal(marked.error().message);
+  std::cout << "job " << (**job).id << " of video " << video_id << " cancelled\n";
+  return 0;
+}
+
+void AddJobCommands(CLI::App& app, int* exit_code) {
+  CLI::App* jobs = app.add_subcommand("jobs", "Inspect and control the transcoding queue (operators)");
+  jobs->require_subcommand(1);
+  jobs->footer(ConfigHelp());
+  CLI::App* list = jobs->add_subcommand("list", "Jobs, newest first");
+  auto state = std::make_shared<std::string>();
+  auto limit = std::make_shared<int>(50);
+  auto as_json = std::make_shared<bool>(false);
+  list->add_option("--state", *state, "only jobs in this state (queued, running, done, failed, cancelled)");
+  list->add_option("--limit", *limit, "at most this many (1-1000, default 50)");
+  list->add_flag("--json", *as_json, "one JSON object per line");
+  list->callback([=] { *exit_code = RunJobsList(*state, *limit, *as_json); });
+  auto video = std::make_shared<std::string>();
+  CLI::App* retry = jobs->add_subcommand("retry", "Queue a video in ERROR again, with a fresh attempt budget");
+  retry->add_option("video-id", *video, "the video")->required();
+  retry->callback([=] { *exit_code = RunJobsRetry(*video); });
+  auto cancel_video = std::make_shared<std::string>();
+  CLI::App* cancel = jobs->add_subcommand("cancel", "Stop a video's queued or running job; the video goes to ERROR");
+  cancel->add_option("video-id", *cancel_video, "the video")->required();
+  cancel->callback([=] { *exit_code = RunJobsCancel(*cancel_video); });
+}
+
 }  // namespace
 
 void AddServerCommands(CLI::App& app, int* exit_code) {
+  AddJobCommands(app, exit_code);
   const std::string env_help = ConfigHelp();
   CLI::App* serve = app.add_subcommand("serve", "Run the whole product: API, media, web UI and embedded workers");
   serve->footer(env_help);

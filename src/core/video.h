@@ -62,6 +62,8 @@ struct Notification {
 };
 
 enum class JobState { kQueued, kRunning, kDone, kFailed, kCancelled };
+inline constexpr JobState kAllJobStates[] = {JobState::kQueued, JobState::kRunning, JobState::kDone,
+                                             JobState::kFailed, JobState::kCancelled};
 std::string_view ToString(JobState s);
 
 struct Job {

@@ -147,4 +147,42 @@ Result<std::optional<Job>> PgJobQueue::LatestForVideo(const std::string& video_i
   });
 }
 
+Result<std::vector<Job>> PgJobQueue::List(std::optional<JobState> state, int limit) {
+  PgParams p;
+  p.Text(state ? ToString(*state) : "").Int(ClampJobListLimit(limit));
+  return pool_.Read([&](PgConn& c) -> Result<std::vector<Job>> {
+    VS_ASSIGN_OR_RETURN(PgResult r, c.Exec(std::string("SELECT ") + kJobColumns + kJobListWhere, p));
+    std::vector<Job> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      VS_ASSIGN_OR_RETURN(Job j, ReadJob(r.row(i)));
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<Job>> PgJobQueue::Cancel(int64_t job_id) {
+  PgParams p;
+  p.Int(job_id).Text(kCancelledByOperator).Int(clock_.NowMs());
+  return pool_.Run([&](PgConn& c) -> Result<std::optional<Job>> {
+    VS_TRY(c.Exec(kJobCancelSql, p));
+    PgParams id;
+    id.Int(job_id);
+    VS_ASSIGN_OR_RETURN(PgResult r,
+                        c.Exec(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1", id));
+    return OptionalJob(r);
+  });
+}
+
+Result<JobStats> PgJobQueue::Stats() {
+  PgParams p;
+  p.Int(clock_.NowMs());
+  return pool_.Read([&](PgConn& c) -> Result<JobStats> {
+    VS_ASSIGN_OR_RETURN(PgResult r, c.Exec(kJobStatsSql, p));
+    JobStats stats = ZeroJobStats();
+    for (int i = 0; i < r.rows(); ++i) VS_TRY(AddJobStatsRow(stats, r.row(i)));
+    return stats;
+  });
+}
+
 }  // namespace vs::db::internal

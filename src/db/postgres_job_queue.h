@@ -24,6 +24,9 @@ class PgJobQueue final : public JobQueue {
                         bool retryable, int64_t backoff_ms) override;
   Result<bool> Release(int64_t job_id, const std::string& worker_id) override;
   Result<std::optional<Job>> LatestForVideo(const std::string& video_id) override;
+  Result<std::vector<Job>> List(std::optional<JobState> state, int limit) override;
+  Result<std::optional<Job>> Cancel(int64_t job_id) override;
+  Result<JobStats> Stats() override;
 
  private:
   PgPool& pool_;

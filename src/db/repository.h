@@ -90,6 +90,16 @@ class NotificationRepository {
                                           const std::string& video_id) = 0;
 };
 
+// What the queue holds, for metrics and the stuck-job watch.
+struct JobStats {
+  std::vector<std::pair<JobState, int64_t>> counts;  // every state, zeros included
+  // Creation time of the oldest queued job and the oldest running one
+  // (0 when there is none): how long work has been waiting or running.
+  int64_t oldest_queued_created_ms = 0;
+  int64_t oldest_running_created_ms = 0;
+  int64_t expired_leases = 0;  // running jobs whose lease ran out (worker gone?)
+};
+
 // Durable queue in the same database as the videos. A claim is a lease: the
 // worker must heartbeat before it expires, or another worker may take the
 // job over (the first one crashed). Attempts count claims.
@@ -113,6 +123,15 @@ class JobQueue {
   // Hands a running job back (graceful shutdown) without using up an attempt.
   virtual Result<bool> Release(int64_t job_id, const std::string& worker_id) = 0;
   virtual Result<std::optional<Job>> LatestForVideo(const std::string& video_id) = 0;
+
+  // Operators' views and controls (`visionsync jobs`, /metrics).
+  // Newest first; `state` filters when set. limit clamped to 1..1000.
+  virtual Result<std::vector<Job>> List(std::optional<JobState> state, int limit) = 0;
+  // A queued or running job becomes cancelled (its worker learns on its next
+  // heartbeat). Returns the job as it is now; nullopt when there is no such
+  // job. A job already finished is returned unchanged.
+  virtual Result<std::optional<Job>> Cancel(int64_t job_id) = 0;
+  virtual Result<JobStats> Stats() = 0;
 };
 
 // Events crossing processes: a process that publishes status events but

@@ -65,6 +65,19 @@ std::vector<std::pair<VideoStatus, int64_t>> ZeroStatusCounts() {
   return out;
 }
 
+std::string SqliteNumbered(std::string_view pg_sql) {
+  std::string out(pg_sql);
+  for (size_t i = 0; i + 1 < out.size(); ++i)
+    if (out[i] == '$' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '?';
+  return out;
+}
+
+JobStats ZeroJobStats() {
+  JobStats stats;
+  for (JobState st : kAllJobStates) stats.counts.emplace_back(st, 0);
+  return stats;
+}
+
 Status SetStatusCount(std::vector<std::pair<VideoStatus, int64_t>>& counts, std::string_view status,
                       int64_t count) {
   std::optional<VideoStatus> st = ParseVideoStatus(status);

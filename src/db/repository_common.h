@@ -33,6 +33,23 @@ inline constexpr const char* kEventColumns = "id, origin, video_id, name, payloa
 inline constexpr const char* kWorkerLost = "worker lost (lease expired)";
 inline constexpr const char* kSupersededByConfirm = "superseded by a new upload confirmation";
 inline constexpr const char* kVideoDeleted = "video deleted";
+inline constexpr const char* kCancelledByOperator = "cancelled by an operator";
+
+// Operator queries, written once for both databases in PostgreSQL's $1, $2
+// notation; the SQLite adapter runs them through SqliteNumbered().
+// $1 state ('' = any), $2 limit.
+inline constexpr const char* kJobListWhere = " FROM jobs WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2";
+// $1 job id, $2 message, $3 now.
+inline constexpr const char* kJobCancelSql =
+    "UPDATE jobs SET state = 'cancelled', lease_expires_ms = 0, last_error = $2, updated_at_ms = $3 "
+    "WHERE id = $1 AND state IN ('queued', 'running')";
+// $1 now. One row per state present: state, count, oldest created_at_ms of
+// the live states, running jobs with an expired lease.
+inline constexpr const char* kJobStatsSql =
+    "SELECT state, COUNT(*), "
+    "COALESCE(MIN(CASE WHEN state IN ('queued', 'running') THEN created_at_ms END), 0), "
+    "COALESCE(SUM(CASE WHEN state = 'running' AND lease_expires_ms <= $1 THEN 1 ELSE 0 END), 0) "
+    "FROM jobs GROUP BY state";
 
 // Long search input costs tokenizer time and yields pointless AND chains.
 inline constexpr size_t kMaxSearchBytes = 512;
@@ -188,5 +205,27 @@ inline std::string NotificationCursorOf(const Notification& n) {
 std::vector<std::pair<VideoStatus, int64_t>> ZeroStatusCounts();
 Status SetStatusCount(std::vector<std::pair<VideoStatus, int64_t>>& counts, std::string_view status,
                       int64_t count);
+
+// JobStats with every state at zero; AddJobStatsRow folds in one row of
+// kJobStatsSql (an adapter's cursor, as for ReadJob).
+JobStats ZeroJobStats();
+template <typename Row>
+Status AddJobStatsRow(JobStats& stats, const Row& r) {
+  const std::string state = r.ColText(0);
+  std::optional<JobState> parsed = ParseJobState(state);
+  if (!parsed) return DbError("unknown job state " + state);
+  for (auto& [st, n] : stats.counts)
+    if (st == *parsed) n = r.ColInt(1);
+  if (*parsed == JobState::kQueued) stats.oldest_queued_created_ms = r.ColInt(2);
+  if (*parsed == JobState::kRunning) {
+    stats.oldest_running_created_ms = r.ColInt(2);
+    stats.expired_leases = r.ColInt(3);
+  }
+  return {};
+}
+// "$1" -> "?1": SQLite would read "$1" as a named parameter, numbered by
+// first appearance rather than by its digits.
+std::string SqliteNumbered(std::string_view pg_sql);
+inline int ClampJobListLimit(int limit) { return limit < 1 ? 1 : limit > 1000 ? 1000 : limit; }
 
 }  // namespace vs::db::internal

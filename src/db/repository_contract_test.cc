@@ -902,6 +902,88 @@ TEST_P(RepositoryContractTest, DeletingTheVideoStopsItsWorker) {
   EXPECT_EQ(Latest(Id(2))->state, JobState::kCancelled);
 }
 
+TEST_P(RepositoryContractTest, OperatorsListJobsNewestFirstFilteredByState) {
+  const int64_t j1 = Enqueue(Id(1));
+  clock_.Advance(10);
+  const int64_t j2 = Enqueue(Id(2));
+  clock_.Advance(10);
+  const int64_t j3 = Enqueue(Id(3));
+  ASSERT_TRUE(jobs().Claim("w", 60'000)->has_value());  // j1 runs
+
+  auto all = jobs().List(std::nullopt, 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, j3);
+  EXPECT_EQ((*all)[2].id, j1);
+  EXPECT_EQ((*all)[2].state, JobState::kRunning);
+  auto queued = jobs().List(JobState::kQueued, 10);
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].id, j3);
+  EXPECT_EQ((*queued)[1].id, j2);
+  EXPECT_EQ(jobs().List(std::nullopt, 1)->size(), 1u);
+  EXPECT_EQ(jobs().List(std::nullopt, 0)->size(), 1u) << "limit clamped to at least 1";
+  EXPECT_TRUE(jobs().List(JobState::kFailed, 10)->empty());
+}
+
+TEST_P(RepositoryContractTest, CancelStopsQueuedAndRunningJobsAndLeavesFinishedOnes) {
+  const int64_t running = Enqueue(Id(1));
+  const int64_t queued = Enqueue(Id(2));
+  ASSERT_EQ((*jobs().Claim("w1", 60'000))->id, running);
+
+  auto c = jobs().Cancel(running);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->state, JobState::kCancelled);
+  EXPECT_EQ((*c)->last_error, "cancelled by an operator");
+  EXPECT_FALSE(*jobs().Heartbeat(running, "w1", 60'000)) << "the worker learns and stops";
+  EXPECT_FALSE(*jobs().Complete(running, "w1"));
+
+  ASSERT_EQ((*jobs().Cancel(queued))->state, JobState::kCancelled);
+  EXPECT_FALSE(jobs().Claim("w1", 60'000)->has_value()) << "a cancelled job is never handed out";
+
+  const int64_t done = Enqueue(Id(3));
+  ASSERT_TRUE(jobs().Claim("w1", 60'000)->has_value());
+  ASSERT_TRUE(*jobs().Complete(done, "w1"));
+  auto finished = jobs().Cancel(done);
+  ASSERT_TRUE(finished.ok() && finished->has_value());
+  EXPECT_EQ((*finished)->state, JobState::kDone) << "finished jobs stay as they are";
+  auto missing = jobs().Cancel(987654);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+  // The video can be confirmed again afterwards: cancelled is not live.
+  EXPECT_EQ(Latest(Id(2))->state, JobState::kCancelled);
+}
+
+TEST_P(RepositoryContractTest, StatsCountEveryStateAndDateTheOldestLiveJobs) {
+  auto empty = jobs().Stats();
+  ASSERT_TRUE(empty.ok());
+  ASSERT_EQ(empty->counts.size(), 5u);
+  for (const auto& [st, n] : empty->counts) EXPECT_EQ(n, 0) << ToString(st);
+  EXPECT_EQ(empty->oldest_queued_created_ms, 0);
+
+  const int64_t t0 = clock_.NowMs();
+  const int64_t a = Enqueue(Id(1));
+  clock_.Advance(1000);
+  Enqueue(Id(2));
+  clock_.Advance(1000);
+  Enqueue(Id(3));
+  ASSERT_EQ((*jobs().Claim("w", 500))->id, a);  // the oldest now runs
+  clock_.Advance(600);                           // and its lease ran out
+  auto s = jobs().Stats();
+  ASSERT_TRUE(s.ok());
+  auto count = [&](JobState st) {
+    for (const auto& [k, n] : s->counts)
+      if (k == st) return n;
+    return int64_t{-1};
+  };
+  EXPECT_EQ(count(JobState::kQueued), 2);
+  EXPECT_EQ(count(JobState::kRunning), 1);
+  EXPECT_EQ(count(JobState::kDone), 0);
+  EXPECT_EQ(s->oldest_queued_created_ms, t0 + 1000);
+  EXPECT_EQ(s->oldest_running_created_ms, t0);
+  EXPECT_EQ(s->expired_leases, 1);
+}
+
 // Two Database objects on one store behave like two processes (separate
 // connections; SQLite file locks or PostgreSQL row locks between them);
 // three threads share each.

@@ -91,6 +91,18 @@ Result<std::optional<T>> StepOptional(Stmt& s, Result<T> (*read)(const Stmt&)) {
   return std::optional<T>(std::move(value));
 }
 
+// Steps a statement to its end, mapping every row with `read`.
+template <typename T>
+Result<std::vector<T>> StepAll(Stmt& s, Result<T> (*read)(const Stmt&)) {
+  std::vector<T> rows;
+  while (true) {
+    VS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return rows;
+    VS_ASSIGN_OR_RETURN(T value, read(s));
+    rows.push_back(std::move(value));
+  }
+}
+
 // One SQLite connection with its statement cache and search tokenizer.
 // Callers hold mutex() for as long as they use it.
 class Connection {

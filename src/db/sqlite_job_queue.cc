@@ -133,4 +133,36 @@ Result<std::optional<Job>> SqliteJobQueue::LatestForVideo(const std::string& vid
   return StepOptionalJob(s);
 }
 
+Result<std::vector<Job>> SqliteJobQueue::List(std::optional<JobState> state, int limit) {
+  std::lock_guard lock(c_.mutex());
+  VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(SqliteNumbered(std::string("SELECT ") + kJobColumns + kJobListWhere)));
+  s.Text(state ? ToString(*state) : "").Int(ClampJobListLimit(limit));
+  return StepAll<Job>(s, &ReadJob<Stmt>);
+}
+
+Result<std::optional<Job>> SqliteJobQueue::Cancel(int64_t job_id) {
+  std::lock_guard lock(c_.mutex());
+  {
+    VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(SqliteNumbered(kJobCancelSql)));
+    s.Int(job_id).Text(kCancelledByOperator).Int(c_.Now());
+    VS_TRY(s.Run());
+  }
+  VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?"));
+  s.Int(job_id);
+  return StepOptionalJob(s);
+}
+
+Result<JobStats> SqliteJobQueue::Stats() {
+  std::lock_guard lock(c_.mutex());
+  VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(SqliteNumbered(kJobStatsSql)));
+  s.Int(c_.Now());
+  JobStats stats = ZeroJobStats();
+  while (true) {
+    VS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    VS_TRY(AddJobStatsRow(stats, s));
+  }
+  return stats;
+}
+
 }  // namespace vs::db::internal

@@ -34,13 +34,7 @@ Result<Page<Notification>> SqliteNotificationRepository::List(int limit, const s
   if (!video_id.empty()) s.Text(video_id);
   if (before) s.Int(*before);
   s.Int(limit + 1);
-  std::vector<Notification> rows;
-  while (true) {
-    VS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    VS_ASSIGN_OR_RETURN(Notification n, ReadNotification(s));
-    rows.push_back(std::move(n));
-  }
+  VS_ASSIGN_OR_RETURN(std::vector<Notification> rows, StepAll<Notification>(s, &ReadNotification<Stmt>));
   return MakePage(std::move(rows), limit, NotificationCursorOf);
 }
 

@@ -79,13 +79,7 @@ Result<Page<Video>> SqliteVideoRepository::List(const ListQuery& q) {
   if (after) s.Int(after->created_at_ms).Text(after->id);
   s.Int(limit + 1);  // one extra row tells whether another page exists
 
-  std::vector<Video> rows;
-  while (true) {
-    VS_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    VS_ASSIGN_OR_RETURN(Video v, ReadVideo(s));
-    rows.push_back(std::move(v));
-  }
+  VS_ASSIGN_OR_RETURN(std::vector<Video> rows, StepAll<Video>(s, &ReadVideo<Stmt>));
   return MakePage(std::move(rows), limit, VideoCursorOf);
 }
 

@@ -107,6 +107,12 @@ void Router::AddRoute(std::string method, std::string pattern, Target t) {
   Route r{std::move(method), pattern, SplitPath(pattern), std::move(t)};
   routes_.push_back(std::move(r));
 }
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 void Router::Add(std::string method, std::string pattern, Handler h) {
   AddRoute(std::move(method), std::move(pattern), std::move(h));
 }

@@ -43,6 +43,7 @@ struct Request {
   std::string remote_addr;
   std::string request_id;  // X-Request-Id: echoed or generated
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
+  std::string route;  // the matched route's pattern ("/api/videos/:id"); "" when none
   // Headers to add to whatever response this request gets (set by
   // middleware before the handler runs, e.g. rate-limit counters).
   Headers response_headers;
@@ -86,7 +87,9 @@ class BodySink {
  public:
   virtual ~BodySink() = default;
   // A failed Write ends the upload: OnError builds the response and the
-  // connection is closed (the rest of the body is never read).
+  // connection is closed (the rest of the body is never read). A body that
+  // stalls or crawls (ServerOptions) is answered 408 by the server itself and
+  // the sink destroyed without Finish: it must then keep nothing.
   virtual Status Write(const char* data, size_t size) = 0;
   virtual Response Finish() = 0;  // the whole body arrived
   virtual Response OnError(const Error& e) = 0;
@@ -121,6 +124,9 @@ class Router {
   void AddAsync(std::string method, std::string pattern, AsyncHandler h);
   void AddStream(std::string method, std::string pattern, StreamHandler h);
   Match Find(std::string_view method, std::string_view path) const;
+  // Every route as (method, pattern), in the order added (API descriptions
+  // are checked against it).
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   struct Route {
@@ -146,7 +152,15 @@ struct ServerOptions {
   int threads = 2;
   size_t max_body_bytes = 1 << 20;  // buffered bodies; larger gets 413
   int header_timeout_s = 30;        // to receive a request's headers
-  int body_timeout_s = 300;         // of silence while receiving a body
+  int body_timeout_s = 300;         // of silence while receiving a buffered body
+  // Streamed bodies (uploads): one that brings no byte for
+  // upload_idle_timeout_ms, or that averages under upload_min_bytes_per_s
+  // from its start once upload_rate_grace_ms have passed, is answered 408
+  // and its connection closed. Keep the grace at least as long as the idle
+  // limit, or a stall at the start that the idle limit allows is cut anyway.
+  int64_t upload_idle_timeout_ms = 60'000;
+  int64_t upload_min_bytes_per_s = 1024;  // 0 = no minimum
+  int64_t upload_rate_grace_ms = 60'000;
   int idle_timeout_s = 75;          // keep-alive between requests
   int async_timeout_s = 120;        // longest wait for an async handler
   int shutdown_grace_s = 10;        // in-flight requests may finish

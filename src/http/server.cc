@@ -7,6 +7,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -64,6 +65,64 @@ bool SaneRequestId(std::string_view id) {
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
   return true;
 }
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+std::string DurationText(std::chrono::milliseconds d) {
+  return d.count() % 1000 ? std::to_string(d.count()) + " ms" : std::to_string(d.count() / 1000) + " s";
+}
+
+// The pace a streamed body must keep (ServerOptions::upload_*): when it may
+// next be given up, and the answer once it fell behind. Arithmetic only; the
+// session's thread owns it.
+class BodyPace {
+ public:
+  BodyPace(const ServerOptions& o, SteadyTime start)
+      : idle_(o.upload_idle_timeout_ms),
+        grace_(o.upload_rate_grace_ms),
+        min_rate_(o.upload_min_bytes_per_s),
+        start_(start),
+        last_(start) {}
+
+  void Received(size_t n, SteadyTime now) {
+    if (n == 0) return;
+    bytes_ += n;
+    last_ = now;
+  }
+  SteadyTime Deadline() const { return std::min(IdleDeadline(), RateDeadline()); }
+  // True when the body fell behind by `now`; `answer` is then its 408. (Not
+  // an optional: a std::optional<Response> declared in an `if` inside the
+  // reading coroutine was miscompiled by GCC 12 at -O2 and crashed.)
+  bool FellBehind(SteadyTime now, Response* answer) const {
+    if (now >= IdleDeadline()) {
+      *answer = Response::Json(408, ErrorJson("body_timeout", "no part of the request body arrived for " +
+                                                                  DurationText(idle_) + "; the request was abandoned"));
+      return true;
+    }
+    if (now >= RateDeadline()) {
+      *answer = Response::Json(408, ErrorJson("body_too_slow", "the request body arrived slower than " +
+                                                                   std::to_string(min_rate_) +
+                                                                   " bytes per second; the request was abandoned"));
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  SteadyTime IdleDeadline() const { return idle_.count() > 0 ? last_ + idle_ : SteadyTime::max(); }
+  // The average since the start falls under the minimum once the time
+  // elapsed exceeds bytes / rate; not before the grace is over.
+  SteadyTime RateDeadline() const {
+    if (min_rate_ <= 0) return SteadyTime::max();
+    const std::chrono::milliseconds earned(static_cast<int64_t>(bytes_ * 1000 / static_cast<uint64_t>(min_rate_)));
+    return start_ + std::max(grace_, earned);
+  }
+
+  std::chrono::milliseconds idle_, grace_;
+  int64_t min_rate_;
+  SteadyTime start_, last_;
+  uint64_t bytes_ = 0;
+};
 
 }  // namespace
 
@@ -273,6 +332,7 @@ struct Server::Impl {
     Router::Match m;
     if (!bad_target) m = router.Find(req.method, req.path);
     req.params = m.params;
+    req.route = m.pattern;
 
     std::optional<Response> early;
     if (bad_target) {
@@ -297,37 +357,22 @@ struct Server::Impl {
         resp = std::move(*r);
         close_after = has_body;
       } else {
+        // The sink goes at the end of this block, before the answer is sent:
+        // a refused body has left nothing behind by then.
         auto sink = std::move(std::get<std::unique_ptr<BodySink>>(v));
         if (expect_continue) co_await SendContinue(stream);
         bhttp::request_parser<bhttp::buffer_body> bp(std::move(hp));
         bp.body_limit(boost::none);  // the sink enforces the declared size
-        std::unique_ptr<char[]> chunk(new char[kUploadChunk]);
-        bool failed = false, gone = false;
-        while (!bp.is_done()) {
-          stream.expires_after(std::chrono::seconds(opt.body_timeout_s));
-          bp.get().body().data = chunk.get();
-          bp.get().body().size = kUploadChunk;
-          auto [ec, n] = co_await bhttp::async_read(stream, buffer, bp, kNoThrow);
-          if (ec == bhttp::error::need_buffer) ec = {};
-          if (ec) {
-            gone = true;
-            break;
-          }
-          const size_t got = kUploadChunk - bp.get().body().size;
-          if (got == 0) continue;
-          Status s = sink->Write(chunk.get(), got);
-          if (!s.ok()) {
-            resp = sink->OnError(s.error());
-            failed = true;
-            close_after = true;
-            break;
-          }
-        }
-        if (gone) {
+        const BodyEnd end = co_await ReadStreamedBody(stream, buffer, bp, *sink, resp);
+        if (end == BodyEnd::kGone) {
           sink->OnDisconnect();
           co_return Next::kClose;
         }
-        if (!failed) resp = sink->Finish();
+        if (end == BodyEnd::kDone) {
+          resp = sink->Finish();
+        } else {
+          close_after = true;
+        }
       }
     } else {
       if (hp.content_length() && *hp.content_length() > opt.max_body_bytes) {
@@ -375,6 +420,61 @@ struct Server::Impl {
     if (!ok) co_return Next::kClose;
     if (keep) co_return Next::kKeepAlive;
     co_return close_after ? Next::kLinger : Next::kClose;
+  }
+
+  enum class BodyEnd { kDone, kRefused, kGone };
+
+  // Streams a body into `sink` in chunks of kUploadChunk while it keeps its
+  // pace. kRefused: the sink refused a chunk or the body fell behind (`resp`
+  // holds the answer); kGone: the client went away.
+  awaitable<BodyEnd> ReadStreamedBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                      bhttp::request_parser<bhttp::buffer_body>& bp, BodySink& sink,
+                                      Response& resp) {
+    std::unique_ptr<char[]> chunk(new char[kUploadChunk]);
+    size_t filled = 0;
+    BodyPace pace(opt, std::chrono::steady_clock::now());
+    // Beast's own timeout would close the socket, leaving no way to answer:
+    // this timer only cancels the pending read when the pace's deadline
+    // passes, and the pace decides. A wake-up that lost the race against its
+    // read (a stale round) touches nothing.
+    asio::steady_timer timer(stream.get_executor());
+    auto round = std::make_shared<uint64_t>(0);
+    stream.expires_never();
+    while (!bp.is_done()) {
+      bp.get().body().data = chunk.get() + filled;
+      bp.get().body().size = kUploadChunk - filled;
+      WakeAt(timer, pace.Deadline(), round, stream);
+      auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, bp, kNoThrow);
+      ++*round;
+      timer.cancel();
+      const SteadyTime now = std::chrono::steady_clock::now();
+      const size_t got = kUploadChunk - filled - bp.get().body().size;
+      filled += got;
+      pace.Received(got, now);
+      const bool broken = ec && ec != bhttp::error::need_buffer;  // our cancel included
+      if (!broken && (filled == kUploadChunk || (bp.is_done() && filled > 0))) {
+        Status s = sink.Write(chunk.get(), filled);
+        filled = 0;
+        if (!s.ok()) {
+          resp = sink.OnError(s.error());
+          co_return BodyEnd::kRefused;
+        }
+      }
+      if (!broken && bp.is_done()) break;
+      if (pace.FellBehind(now, &resp)) co_return BodyEnd::kRefused;
+      if (broken) co_return BodyEnd::kGone;
+    }
+    co_return BodyEnd::kDone;
+  }
+
+  // Cancels the stream's pending read at `when`, unless the round has moved
+  // on by then.
+  static void WakeAt(asio::steady_timer& timer, SteadyTime when, const std::shared_ptr<uint64_t>& round,
+                     beast::tcp_stream& stream) {
+    timer.expires_at(when);
+    timer.async_wait([round, mine = ++*round, s = &stream](beast::error_code ec) {
+      if (!ec && *round == mine) s->socket().cancel(ec);
+    });
   }
 
   template <typename F>

@@ -28,13 +28,14 @@ class Conn {
   }
   ~Conn() { close(fd_); }
   bool connected() const { return connected_; }
-  void Send(const std::string& s) {
+  bool Send(const std::string& s) {
     size_t off = 0;
     while (off < s.size()) {
       ssize_t n = write(fd_, s.data() + off, s.size() - off);
-      if (n <= 0) return;
+      if (n <= 0) return false;
       off += n;
     }
+    return true;
   }
   // Reads one response (headers + Content-Length body). Empty on EOF.
   std::string ReadResponse(bool head = false) {
@@ -72,7 +73,11 @@ class Conn {
 
 class CountingSink : public BodySink {
  public:
-  explicit CountingSink(size_t limit, std::atomic<size_t>* total) : limit_(limit), total_(total) {}
+  CountingSink(size_t limit, std::atomic<size_t>* total, std::atomic<int>* live)
+      : limit_(limit), total_(total), live_(live) {
+    ++*live_;
+  }
+  ~CountingSink() override { --*live_; }
   Status Write(const char*, size_t n) override {
     got_ += n;
     if (got_ > limit_) return MakeError("too_large", "body larger than declared");
@@ -88,6 +93,7 @@ class CountingSink : public BodySink {
   size_t limit_;
   size_t got_ = 0;
   std::atomic<size_t>* total_;
+  std::atomic<int>* live_;
 };
 
 class ServerTest : public ::testing::Test {
@@ -121,13 +127,14 @@ class ServerTest : public ::testing::Test {
     });
     router_.AddStream("PUT", "/upload", [this](Request& r) -> std::variant<Response, std::unique_ptr<BodySink>> {
       if (r.Query("deny")) return Response::Text(403, "denied");
-      return std::unique_ptr<BodySink>(new CountingSink(1 << 20, &uploaded_));
+      return std::unique_ptr<BodySink>(new CountingSink(1 << 20, &uploaded_, &live_sinks_));
     });
     ServerOptions opt;
     opt.host = "127.0.0.1";
     opt.port = 0;
     opt.max_body_bytes = 1000;
     opt.shutdown_grace_s = 2;
+    Configure(opt);
     server_ = std::make_unique<Server>(opt, router_, Middleware{nullptr, [this](const Request&, Response& r, double) {
                                                                  r.headers.Set("X-After", "1");
                                                                  ++requests_;
@@ -141,12 +148,14 @@ class ServerTest : public ::testing::Test {
     unlink(file_.c_str());
   }
   int port() { return server_->port(); }
+  virtual void Configure(ServerOptions&) {}
 
   Router router_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::string file_;
   std::atomic<size_t> uploaded_{0};
+  std::atomic<int> live_sinks_{0};
   std::atomic<int> requests_{0};
 };
 
@@ -253,6 +262,67 @@ TEST_F(ServerTest, StopClosesIdleConnections) {
   ASSERT_FALSE(c.ReadResponse().empty());
   server_->Stop();
   EXPECT_TRUE(c.ClosedByPeer());
+}
+
+// Streamed bodies must keep a pace: bytes at least every second, and 20 kB/s
+// on average once 300 ms have passed.
+class BodyPaceTest : public ServerTest {
+ protected:
+  void Configure(ServerOptions& o) override {
+    o.upload_idle_timeout_ms = 1000;
+    o.upload_min_bytes_per_s = 20000;
+    o.upload_rate_grace_ms = 300;
+  }
+  // Sends `pieces` of `piece` bytes with `pause_ms` between them from a
+  // thread of its own (the server may answer meanwhile); stops early when
+  // the server closed the connection.
+  std::thread SendPaced(Conn& c, int pieces, size_t piece, int pause_ms) {
+    return std::thread([&c, pieces, piece, pause_ms] {
+      for (int i = 0; i < pieces && c.Send(std::string(piece, 'p')); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    });
+  }
+};
+
+TEST_F(BodyPaceTest, StalledBodyGets408AndTheSinkIsDropped) {
+  Conn c(port());
+  // 100 kB at once keeps the average ahead for 5 s: the idle limit is the
+  // one that ends it.
+  c.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + std::string(100000, 's'));
+  const std::string r = c.ReadResponse();  // the client gives up after 10 s
+  EXPECT_NE(r.find("408"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"code\":\"body_timeout\""), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  EXPECT_EQ(live_sinks_.load(), 0);  // dropped before the answer went out
+  EXPECT_EQ(uploaded_.load(), 0u);   // and never finished
+  EXPECT_TRUE(c.ClosedByPeer());
+}
+
+TEST_F(BodyPaceTest, TricklingBodyGets408) {
+  Conn c(port());
+  c.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+  // A byte every 50 ms is never idle for a second, but far under 20 kB/s.
+  std::thread trickle = SendPaced(c, 200, 1, 50);
+  const std::string r = c.ReadResponse();
+  trickle.join();
+  EXPECT_NE(r.find("408"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"code\":\"body_too_slow\""), std::string::npos) << r;
+  EXPECT_EQ(live_sinks_.load(), 0);
+  EXPECT_EQ(uploaded_.load(), 0u);
+}
+
+TEST_F(BodyPaceTest, SlowButSteadyBodySucceeds) {
+  Conn c(port());
+  c.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 120000\r\n\r\n");
+  // About 100 kB/s in pieces 100 ms apart, for longer than both the idle
+  // limit and the grace.
+  std::thread paced = SendPaced(c, 12, 10000, 100);
+  paced.join();
+  const std::string r = c.ReadResponse();
+  EXPECT_NE(r.find("201"), std::string::npos) << r;
+  EXPECT_EQ(uploaded_.load(), 120000u);
+  c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");  // the connection stays usable
+  EXPECT_NE(c.ReadResponse().find("hi ?"), std::string::npos);
 }
 
 }  // namespace

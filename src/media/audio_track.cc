@@ -12,14 +12,15 @@ extern "C" {
 
 namespace vs::media {
 
-AudioPlacement PlaceAudioFrame(double start, int64_t written, int samples) {
+AudioPlacement PlaceAudioFrame(double start, int64_t written, int samples, int64_t silence_until) {
   AudioPlacement place;
   const int64_t expected = std::llround(start * kAudioRate);
   const int64_t diff = expected - written;
   // Tight on the first frame (start offset), loose afterwards (jitter).
   const int64_t tolerance = written == 0 ? 64 : kAudioRate / 10;
   if (diff > tolerance) {
-    place.silence = std::min<int64_t>(diff, int64_t{kAudioRate} * 3600);
+    const int64_t room = std::max<int64_t>(0, silence_until - written);
+    place.silence = std::min({diff, int64_t{kAudioRate} * 3600, room});
   } else if (diff < -tolerance) {
     place.skip = static_cast<int>(std::min<int64_t>(-diff, samples));
   }
@@ -49,8 +50,7 @@ Status AudioTrack::Open(const TranscodeOptions& opt, AVStream* st, const std::st
   e->profile = FF_PROFILE_AAC_LOW;
   e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   int ret = avcodec_open2(e, ecodec, nullptr);
-  if (ret < 0)
-    return MakeError(errc::kEncoderError, "cannot open AAC encoder: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kEncoderError, "cannot open the AAC encoder", ret);
   fifo_.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, kAudioChannels, e->frame_size * 4));
   VS_ASSIGN_OR_RETURN(writer_, CmafWriter::Open(dir, id, e, opt.segment_seconds));
   id_ = id;
@@ -72,8 +72,14 @@ Status AudioTrack::Decode(AVPacket* pkt, double origin) {
   return {};
 }
 
+Status AudioTrack::Drain(double origin) {
+  if (drained_) return {};
+  drained_ = true;
+  return Decode(nullptr, origin);
+}
+
 Status AudioTrack::Finish(double origin) {
-  VS_TRY(Decode(nullptr, origin));
+  VS_TRY(Drain(origin));
   VS_TRY(EncodeFifo(true));
   VS_TRY(Send(nullptr));
   return writer_->Finish();
@@ -99,7 +105,8 @@ Status AudioTrack::Consume(AVFrame* f, double origin) {
   if (n <= 0) return {};
   AudioPlacement place;
   const int64_t ts = f->best_effort_timestamp;
-  if (ts != AV_NOPTS_VALUE) place = PlaceAudioFrame(ts * av_q2d(tb_) - origin, samples_in_, n);
+  if (ts != AV_NOPTS_VALUE)
+    place = PlaceAudioFrame(ts * av_q2d(tb_) - origin, samples_in_, n, silence_until_);
   if (place.silence > 0) VS_TRY(PushSilence(place.silence));
   const int skip = place.skip;
   if (n > skip) {
@@ -173,7 +180,7 @@ Status AudioTrack::EncodeFifo(bool drain) {
 
 Status AudioTrack::Send(AVFrame* f) {
   int ret = avcodec_send_frame(enc_.get(), f);
-  if (ret < 0) return MakeError(errc::kEncoderError, "AAC encoding failed: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kEncoderError, "AAC encoding failed", ret);
   PacketPtr pkt = MakePacket();
   while ((ret = avcodec_receive_packet(enc_.get(), pkt.get())) >= 0) {
     Status s = writer_->Write(pkt.get());

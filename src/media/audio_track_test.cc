@@ -134,6 +134,22 @@ TEST(PlaceAudioFrameTest, SilenceIsCappedAtAnHourPerFrameAndLaterFramesCatchUp) 
   ExpectPlacement(t.Add(At(resume + 2 * kFrame), kFrame), 0, 0);
 }
 
+TEST(PlaceAudioFrameTest, SilenceStopsAtTheLimitAndLaterFramesFollowOn) {
+  // The picture (and so the limit) ends at 3 s; the sound's clock jumps to 3 h.
+  const int64_t limit = 3 * kAudioRate;
+  Track t;
+  t.written = 48000;
+  const AudioPlacement p = PlaceAudioFrame(At(48000) + 3 * 3600.0, t.written, kFrame, limit);
+  ExpectPlacement(p, limit - 48000, 0);
+  t.written += p.silence + kFrame;
+  // At the limit: no more silence, each frame follows the last.
+  ExpectPlacement(PlaceAudioFrame(At(48000 + kFrame) + 3 * 3600.0, t.written, kFrame, limit), 0, 0);
+  // A gap within the limit is still filled to its full length.
+  ExpectPlacement(PlaceAudioFrame(At(96000), 48000, kFrame, limit), 48000, 0);
+  // Overlaps are trimmed as before, whatever the limit.
+  ExpectPlacement(PlaceAudioFrame(At(0), 96000, kFrame, 0), 0, kFrame);
+}
+
 // AudioTrack itself, fed 48 kHz stereo float PCM packets of a ramp signal
 // with chosen timestamps; the length of the AAC track it writes shows the
 // silence added and the samples cut.
@@ -172,6 +188,8 @@ class AudioTrackRun {
       ASSERT_TRUE(s.ok()) << s.error().message;
     }
   }
+
+  void Limit(double seconds) { track_.SetSilenceLimit(seconds); }
 
   // The length of the finished track in seconds.
   double Finish() {
@@ -213,6 +231,15 @@ TEST(AudioTrackTest, OverlapIsCutDownToTheTolerance) {
   // Whole packets go while they start more than 0.1 s early; the rest of the
   // second run plays 0.1 s late.
   EXPECT_NEAR(run.Finish(), 1.6, kAacFrame);
+}
+
+TEST(AudioTrackTest, ATimestampJumpAddsSilenceOnlyUpToTheLimit) {
+  AudioTrackRun run;
+  run.Limit(3);
+  run.Add(0, 1);
+  run.Add(2 * 3600, 1);  // the clock jumps two hours
+  // One second, silence up to the 3 s limit, then the second run of sound.
+  EXPECT_NEAR(run.Finish(), 4.0, kAacFrame);
 }
 
 TEST(AudioTrackTest, LateStartIsPaddedToTheVideoOrigin) {

@@ -57,7 +57,7 @@ Result<std::unique_ptr<CmafWriter>> CmafWriter::Open(const std::string& dir,
               "+frag_custom+dash+delay_moov+skip_sidx+skip_trailer+default_base_moof", 0);
   ret = avformat_write_header(w->ctx_, &opts);
   av_dict_free(&opts);
-  if (ret < 0) return MakeError(errc::kInternal, "cannot start mp4 muxer: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kInternal, "cannot start the mp4 muxer", ret);
   w->timescale_ = st->time_base.den;
   if (st->time_base.num != 1) {
     return MakeError(errc::kInternal, "unexpected muxer time base");
@@ -102,7 +102,7 @@ Status CmafWriter::WriteFile(const std::string& name, const uint8_t* data, size_
 
 Status CmafWriter::FlushSegment() {
   int ret = av_write_frame(ctx_, nullptr);  // cut the fragment here
-  if (ret < 0) return MakeError(errc::kInternal, "cannot flush fragment: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kInternal, "cannot flush a fragment", ret);
   avio_flush(ctx_->pb);
   // A fragment is styp + moof + mdat; an init box here would mean the muxer
   // did not behave as configured.
@@ -138,7 +138,7 @@ Status CmafWriter::FlushSegment() {
 // packet for the first fragment: the same dance as FFmpeg's DASH muxer.
 Status CmafWriter::WriteInitSegment() {
   int ret = av_write_frame(ctx_, nullptr);
-  if (ret < 0) return MakeError(errc::kInternal, "cannot write init segment: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kInternal, "cannot write an init segment", ret);
   avio_flush(ctx_->pb);
   if (pending_.size() < 16) return MakeError(errc::kInternal, "muxer produced no init segment");
   VS_TRY(WriteFile(InitSegmentName(rep_id_), pending_.data(), pending_.size()));
@@ -170,7 +170,7 @@ Status CmafWriter::Write(AVPacket* pkt) {
   }
   seg_end_ = std::max(seg_end_, pts + pkt->duration);
   int ret = av_write_frame(ctx_, pkt);
-  if (ret < 0) return MakeError(errc::kInternal, "cannot mux packet: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kInternal, "cannot write a packet", ret);
   if (!init_written_) VS_TRY(WriteInitSegment());
   return {};
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -20,6 +21,25 @@ namespace {
 
 constexpr const char* kContainerWhitelist = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,ogg";
 constexpr int kIoBufferSize = 64 * 1024;
+// The demuxer's own cap on streams. It must sit far above
+// InputLimits::max_streams: a demuxer that meets more streams than its cap
+// fails the whole open with ENOMEM ("Cannot allocate memory"), which is how
+// a file with hundreds of streams used to fail. Our limit is checked once
+// the header is read, before avformat_find_stream_info opens a decoder per
+// stream (the step that costs memory). A stream costs the demuxer a few
+// KiB, so the cap bounds the header to tens of MiB.
+constexpr int kDemuxerStreamCap = 10000;
+// What users read when the demuxer cannot make sense of the file; libav's
+// own reason goes to the log.
+constexpr const char* kCorruptMessage =
+    "the file is damaged or incomplete and cannot be read as a video";
+
+Status CheckStreamCount(const AVFormatContext* ctx, int max_streams) {
+  if (static_cast<int>(ctx->nb_streams) <= max_streams) return {};
+  return MakeError(errc::kTooManyStreams, "the file has " + std::to_string(ctx->nb_streams) +
+                                              " streams (at most " + std::to_string(max_streams) +
+                                              " accepted)");
+}
 
 struct FileSource {
   int fd = -1;
@@ -125,7 +145,7 @@ Result<std::unique_ptr<InputFile>> OpenInput(const std::string& path, const Inpu
   ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
   ctx->io_open = RefuseNestedOpen;
   ctx->probesize = limits.probe_size;
-  ctx->max_streams = limits.max_streams;
+  ctx->max_streams = std::max(limits.max_streams, kDemuxerStreamCap);
   AVDictionary* opts = nullptr;
   av_dict_set(&opts, "format_whitelist", kContainerWhitelist, 0);
   av_dict_set(&opts, "protocol_whitelist", "file", 0);
@@ -134,27 +154,20 @@ Result<std::unique_ptr<InputFile>> OpenInput(const std::string& path, const Inpu
   av_dict_free(&opts);
   if (ret < 0) {
     // avformat_open_input frees ctx on failure.
-    return MakeError(errc::kCorruptInput,
-                     "the file could not be read as " + std::string(fmt->long_name ? fmt->long_name : fmt->name) +
-                         ": " + AvErrorString(ret));
+    LogAvError(std::string("opening the file as ") + fmt->name + " failed", ret);
+    return MakeError(errc::kCorruptInput, kCorruptMessage);
   }
   in->fmt.reset(ctx);
   in->info.container = ctx->iformat->name;
 
-  if (static_cast<int>(ctx->nb_streams) > limits.max_streams) {
-    return MakeError(errc::kTooManyStreams, "the file has " + std::to_string(ctx->nb_streams) +
-                                                " streams (at most " +
-                                                std::to_string(limits.max_streams) + " accepted)");
-  }
+  VS_TRY(CheckStreamCount(ctx, limits.max_streams));
   ret = avformat_find_stream_info(ctx, nullptr);
   if (ret < 0) {
-    return MakeError(errc::kCorruptInput, "cannot read stream information: " + AvErrorString(ret));
+    LogAvError("reading the stream information failed", ret);
+    return MakeError(errc::kCorruptInput, kCorruptMessage);
   }
-  if (static_cast<int>(ctx->nb_streams) > limits.max_streams) {
-    return MakeError(errc::kTooManyStreams, "the file has " + std::to_string(ctx->nb_streams) +
-                                                " streams (at most " +
-                                                std::to_string(limits.max_streams) + " accepted)");
-  }
+  // Some demuxers (Ogg, Matroska) may find more streams while probing.
+  VS_TRY(CheckStreamCount(ctx, limits.max_streams));
 
   // Video: the first real video stream (cover art is an attached picture).
   for (unsigned i = 0; i < ctx->nb_streams; ++i) {

@@ -14,6 +14,8 @@ extern "C" {
 #include <memory>
 #include <string>
 
+#include "core/result.h"
+
 namespace vs::media {
 
 struct AvFormatInputDeleter {
@@ -53,6 +55,19 @@ inline std::string AvErrorString(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
   av_strerror(err, buf, sizeof(buf));
   return buf;
+}
+
+// libav's words for `err` go to the log (av_log, stderr in the transcoder
+// child, which the worker logs), never into an Error's message: messages
+// reach users, and they are ours (errors.h).
+inline void LogAvError(const std::string& what, int err) {
+  av_log(nullptr, AV_LOG_ERROR, "%s: %s\n", what.c_str(), AvErrorString(err).c_str());
+}
+
+// An error with our `message`, libav's reason logged beside it.
+inline Error AvError(const char* code, const std::string& message, int err) {
+  LogAvError(message, err);
+  return MakeError(code, message);
 }
 
 }  // namespace vs::media

@@ -22,6 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// How far past the decoded picture the audio track may be padded with
+// silence for a gap in its timestamps. Demuxers interleave the two streams
+// within a second or so; a jump well past the picture is a broken clock.
+constexpr double kSilenceLead = 5;
+
 Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
@@ -134,9 +139,10 @@ class Pipeline {
       ret = av_read_frame(fmt, pkt.get());
       if (ret == AVERROR_EOF || ret == AVERROR(EIO)) break;
       if (ret < 0) {
-        // A read error mid-file: stop here; the truncation check below
-        // decides whether what was read is the whole video.
+        // A read error mid-file: stop here; CheckComplete decides whether
+        // what was read is the whole video.
         read_error_ = ret;
+        LogAvError("reading the input stopped early", ret);
         break;
       }
       Status s;
@@ -144,7 +150,7 @@ class Pipeline {
         s = DecodeVideo(pkt.get(), frame.get());
       } else if (audio_ && pkt->stream_index == in_->audio_index) {
         if (have_origin_) {
-          s = audio_->Decode(pkt.get(), origin_sec_);
+          s = DecodeAudio(pkt.get());
         } else {
           // Audio before the first video frame: hold it until the origin is known.
           held_audio_.push_back(PacketPtr(av_packet_clone(pkt.get())));
@@ -157,22 +163,56 @@ class Pipeline {
     }
     if (failure_.failed()) return {};
     VS_TRY(DecodeVideo(nullptr, frame.get()));
-    if (frames_out_ == 0) {
-      return MakeError(errc::kUndecodableVideo,
-                       "no video frame could be decoded" +
-                           (read_error_ ? " (" + AvErrorString(read_error_) + ")" : std::string()));
+    if (frames_out_ == 0)
+      return MakeError(errc::kUndecodableVideo, "no video frame could be decoded");
+    if (audio_) {
+      audio_->SetSilenceLimit(VideoEnd() + kSilenceLead);
+      VS_TRY(audio_->Drain(origin_sec_));
     }
-    // Flush the last frame's duration and check the video is complete.
-    const double decoded = double(frames_out_) * fps_den_ / fps_num_;
+    VS_TRY(CheckComplete());
+    VS_TRY(HoldLastPicture());
+    if (!thumb_) thumb_.reset(av_frame_clone(last_.get()));
+    return {};
+  }
+
+  // Seconds of picture emitted so far.
+  double VideoEnd() const { return double(frames_out_) * fps_den_ / fps_num_; }
+
+  Status DecodeAudio(AVPacket* pkt) {
+    audio_->SetSilenceLimit(VideoEnd() + kSilenceLead);
+    return audio_->Decode(pkt, origin_sec_);
+  }
+
+  // The input is complete when its data reaches (near) the duration the
+  // container declares: the picture, or the sound when it runs longer (a
+  // clip cut by an editor may keep its sound after the last picture). Both
+  // ending early means the file itself stops early: an upload cut off or a
+  // file truncated on disk (a read error mid-file ends up here too).
+  Status CheckComplete() const {
+    const double video = VideoEnd();
+    const double media = std::max(video, audio_ ? audio_->end_seconds() : 0.0);
     const double declared = in_->info.duration_seconds;
-    if (declared > 2 && decoded < declared * 0.9 - 0.5) {
+    if (declared > 2 && media < declared * 0.9 - 0.5) {
       char buf[200];
       snprintf(buf, sizeof(buf),
-               "the file ends after %.1f s of video but declares %.1f s (truncated upload?)",
-               decoded, declared);
+               "the file ends after %.1f s of video%s but declares %.1f s (truncated upload?)",
+               video, audio_ ? " and sound" : "", declared);
       return MakeError(errc::kTruncatedInput, buf);
     }
-    if (!thumb_) thumb_.reset(av_frame_clone(last_.get()));
+    return {};
+  }
+
+  // Sound that runs past the picture keeps the last picture on screen until
+  // the sound ends, so every rendition lasts as long as the audio. Never
+  // past the declared duration: silence the audio track invented is no
+  // reason to show a still picture.
+  Status HoldLastPicture() {
+    if (!audio_) return {};
+    double end = audio_->end_seconds();
+    if (in_->info.duration_seconds > 0) end = std::min(end, in_->info.duration_seconds + 0.5);
+    end = std::min(end, opt_.limits.max_duration_seconds);
+    const int64_t target = std::llround(end * fps_num_ / fps_den_);
+    while (frames_out_ < target && !failure_.failed()) VS_TRY(Emit(last_.get()));
     return {};
   }
 
@@ -181,7 +221,7 @@ class Pipeline {
     if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
       // Damaged data: skip the packet, but give up on files that are mostly damage.
       if (++decode_errors_ > 200 && decode_errors_ > frames_in_)
-        return MakeError(errc::kUndecodableVideo, "the video stream is corrupt (" + AvErrorString(ret) + ")");
+        return AvError(errc::kUndecodableVideo, "the video stream is corrupt", ret);
       return {};
     }
     while ((ret = avcodec_receive_frame(vdec_.get(), frame)) >= 0) {
@@ -191,7 +231,7 @@ class Pipeline {
     }
     if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
       if (++decode_errors_ > 200 && decode_errors_ > frames_in_)
-        return MakeError(errc::kUndecodableVideo, "the video stream is corrupt (" + AvErrorString(ret) + ")");
+        return AvError(errc::kUndecodableVideo, "the video stream is corrupt", ret);
     }
     return {};
   }
@@ -204,7 +244,7 @@ class Pipeline {
       origin_ts_ = ts == AV_NOPTS_VALUE ? 0 : ts;
       origin_sec_ = origin_ts_ * av_q2d(tb);
       have_origin_ = true;
-      for (auto& p : held_audio_) VS_TRY(audio_->Decode(p.get(), origin_sec_));
+      for (auto& p : held_audio_) VS_TRY(DecodeAudio(p.get()));
       held_audio_.clear();
     }
     // Constant frame rate: each frame goes to the output slot nearest its

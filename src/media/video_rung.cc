@@ -75,8 +75,7 @@ Status VideoRung::Open(const TranscodeOptions& opt, const AVCodecContext* dec, i
   av_dict_set(&o, "x264-params", X264Params(opt).c_str(), 0);
   int ret = avcodec_open2(e, codec, &o);
   av_dict_free(&o);
-  if (ret < 0)
-    return MakeError(errc::kEncoderError, "cannot open H.264 encoder: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kEncoderError, "cannot open the H.264 encoder", ret);
   VS_ASSIGN_OR_RETURN(writer_, CmafWriter::Open(dir, id_, e, opt.segment_seconds));
   return {};
 }
@@ -143,8 +142,7 @@ Status VideoRung::Pump(AVFrame* scaled, AVFrame* tmp) {
 
 Status VideoRung::Encode(AVFrame* f) {
   int ret = avcodec_send_frame(enc_.get(), f);
-  if (ret < 0)
-    return MakeError(errc::kEncoderError, "H.264 encoding failed: " + AvErrorString(ret));
+  if (ret < 0) return AvError(errc::kEncoderError, "H.264 encoding failed", ret);
   PacketPtr pkt = MakePacket();
   while ((ret = avcodec_receive_packet(enc_.get(), pkt.get())) >= 0) {
     Status s = writer_->Write(pkt.get());
@@ -152,7 +150,7 @@ Status VideoRung::Encode(AVFrame* f) {
     VS_TRY(s);
   }
   if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
-    return MakeError(errc::kEncoderError, "H.264 encoding failed: " + AvErrorString(ret));
+    return AvError(errc::kEncoderError, "H.264 encoding failed", ret);
   return {};
 }
 

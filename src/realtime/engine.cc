@@ -486,6 +486,19 @@ void Engine::Close(const std::shared_ptr<Session>& s, CloseKind kind, Packet far
   if (probe) probe->Close(false);
 }
 
+std::pair<int, int> Engine::CountByTransport() const {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(registry_mu_);
+    all.reserve(sessions_.size());
+    for (const auto& [sid, s] : sessions_) all.push_back(s);
+  }
+  int ws = 0;
+  for (const auto& s : all)
+    if (s->transport() == Transport::kWebSocket) ++ws;
+  return {static_cast<int>(all.size()) - ws, ws};
+}
+
 void Engine::Sweep() {
   const int64_t now = clock_.NowMs();
   std::vector<std::shared_ptr<Session>> ping, cut;

@@ -184,6 +184,8 @@ class Engine {
   }
 
   int connection_count() const { return count_.load(); }
+  // Open sessions by their current transport: {polling, websocket}.
+  std::pair<int, int> CountByTransport() const;
   RoomHub& hub() { return hub_; }
 
  private:

@@ -119,6 +119,11 @@ int RealtimeServer::connection_count() const {
   return impl_->engine.connection_count() + impl_->sse->stream_count();
 }
 
+RealtimeServer::ConnectionCounts RealtimeServer::connection_counts() const {
+  const auto [polling, websocket] = impl_->engine.CountByTransport();
+  return {polling, websocket, impl_->sse->stream_count()};
+}
+
 void RealtimeServer::Shutdown() {
   if (impl_->shut_down.exchange(true)) return;
   impl_->bus.Unsubscribe(impl_->subscription);

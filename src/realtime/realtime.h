@@ -68,6 +68,12 @@ class RealtimeServer {
   http::UpgradeHandler* upgrade_handler();
   // Live clients: Engine.IO sessions (polling and WebSocket) and event streams.
   int connection_count() const;
+  struct ConnectionCounts {
+    int polling = 0;
+    int websocket = 0;
+    int sse = 0;  // event streams
+  };
+  ConnectionCounts connection_counts() const;
   // Closes every session (held polls are answered, WebSockets get a close
   // frame), refuses new ones and stops the realtime threads. Idempotent; returns
   // without waiting for the clients.

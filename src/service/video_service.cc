@@ -116,6 +116,28 @@ Result<std::optional<db::ConfirmResult>> VideoService::Confirm(const std::string
   return r;
 }
 
+Result<std::optional<Video>> VideoService::Retry(const std::string& id) {
+  VS_ASSIGN_OR_RETURN(std::optional<Video> v, videos_.Get(id));
+  if (!v) return std::optional<Video>();
+  if (v->status != VideoStatus::kError) {
+    return MakeError(ErrorKind::kConflict, kNotRetryable,
+                     "only a video in ERROR can be retried; this one is " + std::string(ToString(v->status)));
+  }
+  Result<store::ObjectInfo> source = store_.Stat(RawKey(id));
+  if (!source.ok()) {
+    if (source.error().kind != ErrorKind::kNotFound) return source.error();
+    return MakeError(ErrorKind::kConflict, kSourceMissing,
+                     "the uploaded file is gone; upload the video again");
+  }
+  VS_ASSIGN_OR_RETURN(auto r, videos_.ConfirmUpload(id, source->etag));
+  if (!r) return std::optional<Video>();
+  if (r->enqueued) {
+    Announce(r->video, "retry requested; queued for processing");
+    if (on_job_) on_job_();
+  }
+  return std::optional<Video>(std::move(r->video));
+}
+
 Result<std::optional<Video>> VideoService::Move(const std::string& id,
                                                 const std::vector<VideoStatus>& from,
                                                 VideoStatus to, const db::StatusPatch& patch,

@@ -23,6 +23,8 @@
 namespace vs::service {
 
 inline constexpr const char* kNotFoundCode = "not_found";
+inline constexpr const char* kNotRetryable = "not_retryable";
+inline constexpr const char* kSourceMissing = "source_missing";
 
 struct UrlConfig {
   std::string public_url;    // e.g. "https://video.example.com"; empty = relative URLs
@@ -51,6 +53,11 @@ class VideoService {
   // it: the worker refuses a source that has changed since.
   Result<std::optional<db::ConfirmResult>> Confirm(const std::string& id,
                                                    const std::string& source_etag);
+  // A second chance for a video in ERROR (its owner's or an operator's):
+  // UPLOADED again with a new job and a fresh attempt budget, on the upload
+  // as it is stored. nullopt when the video does not exist; kConflict errors
+  // "not_retryable" (not in ERROR) and "source_missing" (the upload is gone).
+  Result<std::optional<Video>> Retry(const std::string& id);
   // Claimed by a worker: UPLOADED (or PROCESSING after a crash) -> PROCESSING.
   Result<std::optional<Video>> MarkProcessing(const std::string& id, int attempt);
   // Progress from the transcoder: stored (rounded, monotonic) and published.

@@ -147,6 +147,54 @@ TEST_F(VideoServiceTest, LifeCycleRecordsNotificationsAndPublishesEvents) {
   EXPECT_EQ(notes->items[0].message, "the file is not a video");
 }
 
+TEST_F(VideoServiceTest, RetryRequeuesAVideoInErrorWithAFreshAttemptBudget) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  auto not_failed = svc.Retry(v->id);
+  ASSERT_FALSE(not_failed.ok());
+  EXPECT_EQ(not_failed.error().code, kNotRetryable);
+  EXPECT_EQ(not_failed.error().kind, ErrorKind::kConflict);
+
+  fs::create_directories(fs::path(root_) / fs::path(RawKey(v->id)).parent_path());
+  std::ofstream(fs::path(root_) / RawKey(v->id)) << "the upload";
+  ASSERT_TRUE(svc.Confirm(v->id, "").ok());
+  auto first = db_->jobs().Claim("w", 1000);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
+  ASSERT_EQ(*db_->jobs().Fail((*first)->id, "w", "boom", false, 0), JobState::kFailed);
+  ASSERT_TRUE(svc.MarkError(v->id, "boom").ok());
+
+  auto retried = svc.Retry(v->id);
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  ASSERT_TRUE(retried->has_value());
+  EXPECT_EQ((*retried)->status, VideoStatus::kUploaded);
+  auto job = db_->jobs().LatestForVideo(v->id);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_NE((*job)->id, (*first)->id);
+  EXPECT_EQ((*job)->state, JobState::kQueued);
+  EXPECT_EQ((*job)->attempts, 0);
+  EXPECT_EQ((*job)->source_etag, store_->Stat(RawKey(v->id))->etag) << "pinned to the stored upload";
+  EXPECT_NE(events_.back().payload.find("retry requested"), std::string::npos);
+
+  // A second retry while it is queued is refused; an unknown id is nullopt.
+  EXPECT_EQ(svc.Retry(v->id).error().code, kNotRetryable);
+  auto missing = svc.Retry("0123456789abcdef01234567");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(VideoServiceTest, RetryWithoutTheUploadSaysSoAndChangesNothing) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(svc.MarkError(v->id, "upload never arrived").ok());
+  auto r = svc.Retry(v->id);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, kSourceMissing);
+  EXPECT_EQ((*svc.Get(v->id))->status, VideoStatus::kError);
+}
+
 TEST_F(VideoServiceTest, ReadyIsFinalAndDeleteRemovesEverything) {
   VideoService svc = Make();
   auto v = svc.CreateUpload("T", "", "a.mp4", "video/mp4", 10);

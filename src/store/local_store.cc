@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +8,11 @@
 #include <cstring>
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "core/ids.h"
 #include "store/keys.h"
@@ -41,13 +46,75 @@ std::string EtagFor(const struct stat& st) {
   return buf;
 }
 
+// Temporaries (root/.tmp) carry an open file description lock (fcntl
+// F_OFD_SETLK) for as long as their writer has them open. The kernel drops it
+// when the writer's descriptor closes, also when the process is killed, so
+// every process sharing the storage can tell a temporary in flight from one
+// whose writer is gone (unlike classic POSIX locks, OFD locks conflict
+// within one process too, and closing another descriptor of the file does
+// not drop them). Where the file system has no such locks, a temporary
+// untouched for this long is taken for abandoned instead.
+constexpr auto kUnlockedMaxAge = std::chrono::hours(1);
+
+enum class Lock { kTaken, kBusy, kUnsupported };
+
+// Locks the whole file; `wait` blocks while someone else holds a
+// conflicting lock.
+Lock LockFile(int fd, short type, bool wait) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  for (;;) {
+    if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) return Lock::kTaken;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EACCES ? Lock::kBusy : Lock::kUnsupported;
+  }
+}
+
+// Whether `path` still names the file open as `fd`.
+bool StillNamed(int fd, const std::string& path) {
+  struct stat a {}, b {};
+  return ::fstat(fd, &a) == 0 && ::lstat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Creates and locks a temporary in `dir`. A sweep may take the lock of the
+// new, still unlocked file and remove it first: the name then no longer
+// leads to our file, and we start again with another.
+Result<int> CreateLockedTemporary(const std::string& dir, std::string* path) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    *path = dir + "/" + RandomHex(12);
+    int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return Errno("create temporary object");
+    if (LockFile(fd, F_WRLCK, /*wait=*/true) == Lock::kUnsupported || StillNamed(fd, *path)) return fd;
+    ::close(fd);
+  }
+  return StoreError("cannot create a temporary object in " + dir);
+}
+
+// Removes `path` when it is abandoned: nobody holds its lock (it is
+// unlinked while we hold it, so no writer can take it over meanwhile), or,
+// without lock support, it is older than kUnlockedMaxAge.
+bool RemoveIfAbandoned(const fs::directory_entry& e) {
+  std::error_code ec;
+  const bool old = e.last_write_time(ec) < fs::file_time_type::clock::now() - kUnlockedMaxAge && !ec;
+  const std::string path = e.path().string();
+  const int fd = e.is_regular_file(ec) ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+  if (fd < 0) return old && fs::remove_all(e.path(), ec) > 0;
+  const Lock lock = LockFile(fd, F_RDLCK, /*wait=*/false);
+  const bool gone = lock == Lock::kTaken ? StillNamed(fd, path) : lock == Lock::kUnsupported && old;
+  const bool removed = gone && ::unlink(path.c_str()) == 0;
+  ::close(fd);
+  return removed;
+}
+
 class LocalWriter final : public ObjectWriter {
  public:
+  // `fd` is the locked temporary `tmp`.
   LocalWriter(int fd, std::string tmp, std::string final_path)
       : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)) {}
   ~LocalWriter() override {
-    if (fd_ >= 0) ::close(fd_);
     if (!committed_) ::unlink(tmp_.c_str());
+    if (fd_ >= 0) ::close(fd_);
   }
   Status Write(const char* data, size_t size) override {
     size_t off = 0;
@@ -61,15 +128,17 @@ class LocalWriter final : public ObjectWriter {
     return {};
   }
   uint64_t written() const override { return written_; }
+  // The lock is held until the temporary has left .tmp: a sweep never sees
+  // it unlocked there.
   Status Commit() override {
     if (::fsync(fd_) != 0) return Errno("fsync");
-    ::close(fd_);
-    fd_ = -1;
     std::error_code ec;
     fs::create_directories(fs::path(final_).parent_path(), ec);
     if (ec) return StoreError("mkdir: " + ec.message());
     if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("rename");
     committed_ = true;
+    ::close(fd_);
+    fd_ = -1;
     return FsyncPath(fs::path(final_).parent_path().string(), true);
   }
 
@@ -104,21 +173,55 @@ class LocalReader final : public ObjectReader {
   uint64_t pos_, end_;
 };
 
+// PutFile's copy of a local file into a writer.
+Status CopyInto(const std::string& path, ObjectWriter& w) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A missing local file is the caller's fault, not a missing object.
+  if (fd < 0) return StoreError("open " + path + ": " + strerror(errno));
+  std::vector<char> buf(1 << 20);
+  Status st;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) st = Errno("read " + path);
+    if (n <= 0) break;
+    st = w.Write(buf.data(), static_cast<size_t>(n));
+    if (!st.ok()) break;
+  }
+  ::close(fd);
+  return st;
+}
+
 class LocalStore final : public ObjectStore {
  public:
-  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+  LocalStore(std::string root, LocalStoreOptions options) : root_(std::move(root)), options_(options) {}
+  ~LocalStore() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+  }
 
+  // Temporaries of a crashed process are garbage, but other live processes
+  // (the API and separate workers share the storage) may be writing theirs
+  // right now: their locks tell them apart. Swept at start and then
+  // periodically, for the processes that die while this one runs.
   Status Init() {
     std::error_code ec;
     fs::create_directories(root_ + "/.tmp", ec);
     if (ec) return StoreError("cannot create " + root_ + ": " + ec.message());
-    // Temporaries of a crashed process are garbage, but other live processes
-    // (the API and separate workers share the storage) may be writing theirs
-    // right now: only files nobody has touched for an hour go.
-    const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
-    for (const auto& e : fs::directory_iterator(root_ + "/.tmp", ec)) {
-      std::error_code tec;
-      if (fs::last_write_time(e.path(), tec) < cutoff && !tec) fs::remove_all(e.path(), tec);
+    RemoveAbandonedTemporaries(root_);
+    if (options_.sweep_every.count() > 0) {
+      // Signals are the application's business (it waits for SIGTERM on a
+      // thread of its own, possibly set up after this): the sweeper starts
+      // with all of them blocked, so it is never the thread that gets one.
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, &old);
+      sweeper_ = std::thread([this] { SweepUntilStopped(); });
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
     }
     return {};
   }
@@ -138,9 +241,8 @@ class LocalStore final : public ObjectStore {
 
   Result<std::unique_ptr<ObjectWriter>> OpenWriter(const std::string& key) override {
     VS_TRY(CheckKey(key));
-    std::string tmp = root_ + "/.tmp/" + RandomHex(12);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return Errno("create temporary object");
+    std::string tmp;
+    VS_ASSIGN_OR_RETURN(const int fd, CreateLockedTemporary(root_ + "/.tmp", &tmp));
     return std::unique_ptr<ObjectWriter>(new LocalWriter(fd, tmp, PathOf(key)));
   }
 
@@ -166,12 +268,11 @@ class LocalStore final : public ObjectStore {
     std::error_code ec;
     fs::create_directories(fs::path(dst).parent_path(), ec);
     if (move && ::rename(local_path.c_str(), dst.c_str()) == 0) return {};
-    // Different disk (or a copy was asked for): copy through a temporary.
-    std::string tmp = root_ + "/.tmp/" + RandomHex(12);
-    fs::copy_file(local_path, tmp, fs::copy_options::overwrite_existing, ec);
-    if (ec) return StoreError("copy " + local_path + ": " + ec.message());
-    VS_TRY(FsyncPath(tmp, false));
-    if (::rename(tmp.c_str(), dst.c_str()) != 0) return Errno("rename");
+    // Different disk (or a copy was asked for): through a locked temporary,
+    // as any write.
+    VS_ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> w, OpenWriter(key));
+    VS_TRY(CopyInto(local_path, *w));
+    VS_TRY(w->Commit());
     if (move) ::unlink(local_path.c_str());
     return {};
   }
@@ -228,13 +329,34 @@ class LocalStore final : public ObjectStore {
  private:
   std::string PathOf(const std::string& key) const { return root_ + "/" + key; }
 
+  void SweepUntilStopped() {
+    std::unique_lock lock(mu_);
+    while (!wake_.wait_for(lock, options_.sweep_every, [this] { return stopping_; })) {
+      lock.unlock();
+      RemoveAbandonedTemporaries(root_);
+      lock.lock();
+    }
+  }
+
   std::string root_;
+  LocalStoreOptions options_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread sweeper_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root) {
-  auto s = std::make_unique<LocalStore>(root);
+size_t RemoveAbandonedTemporaries(const std::string& root) {
+  size_t removed = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/.tmp", ec)) removed += RemoveIfAbandoned(e);
+  return removed;
+}
+
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root, LocalStoreOptions options) {
+  auto s = std::make_unique<LocalStore>(root, options);
   VS_TRY(s->Init());
   return std::unique_ptr<ObjectStore>(std::move(s));
 }

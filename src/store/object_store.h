@@ -13,6 +13,7 @@
 // part, readers at most about 1 MiB.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -108,9 +109,21 @@ class ObjectStore {
   virtual Status Check();
 };
 
+struct LocalStoreOptions {
+  // How often abandoned temporaries are looked for after the sweep at open
+  // (on a thread of the store's own); 0 = only at open.
+  std::chrono::milliseconds sweep_every = std::chrono::minutes(5);
+};
+
 // Disk adapter rooted at `root`: writes go to root/.tmp, are fsynced, then
 // renamed into place (and the folder fsynced), so a crash never leaves a
-// half-written object under its key.
-Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root);
+// half-written object under its key. Each temporary is locked while it is
+// written, so the temporaries of writers that died (kill -9, a crash) are
+// told from those in flight in any process sharing `root` and removed.
+Result<std::unique_ptr<ObjectStore>> NewLocalStore(const std::string& root, LocalStoreOptions options = {});
+
+// Removes the temporaries under root/.tmp whose writer is gone; returns how
+// many. Safe while other processes write: theirs are locked.
+size_t RemoveAbandonedTemporaries(const std::string& root);
 
 }  // namespace vs::store

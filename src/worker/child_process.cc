@@ -62,10 +62,18 @@ class Subprocess final : public ChildProcess {
   ExitStatus Wait() override {
     if (reaped_) return status_;
     CloseAll();
+    // Wait for the exit without reaping: until it is reaped, the child's pid
+    // (its group's id) cannot be reused, so the group can be killed safely.
+    siginfo_t info{};
+    while (waitid(P_PID, pid_, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+    }
+    // Nothing the transcoder started may outlive it.
+    kill(-pid_, SIGKILL);
     int status = 0;
     pid_t r;
     while ((r = waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
     }
+    ReapOrphans();
     reaped_ = true;
     if (r < 0) status_ = ExitStatus::Exited(-1);  // not our child: cannot happen
     else if (WIFSIGNALED(status)) status_ = ExitStatus::Signaled(WTERMSIG(status));
@@ -115,6 +123,17 @@ class Subprocess final : public ChildProcess {
     out_.erase(0, nl + 1);
     scanned_ = 0;
     return true;
+  }
+
+  // The child's group members that were handed to us when their parent
+  // died: that happens when we run as PID 1 (the container image has no
+  // other init) or as a subreaper, and nobody else would ever reap them.
+  // They were killed with the group, so this ends soon; ECHILD (none of our
+  // children is left in the group) ends it at once in the usual case where
+  // init adopts them.
+  void ReapOrphans() {
+    while (waitpid(-pid_, nullptr, 0) > 0 || errno == EINTR) {
+    }
   }
 
   void CloseAll() {

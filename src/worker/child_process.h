@@ -42,8 +42,10 @@ class ChildProcess {
   virtual std::string StderrTail() const = 0;
   // Kills the child and everything it started; harmless when it has exited.
   virtual void Kill() = 0;
-  // Blocks until the child has exited and reaps it. Call once, after
-  // ReadLine returned kEnd or after Kill (the child may otherwise run on).
+  // Blocks until the child has exited and reaps it, then ends whatever it
+  // left running and reaps that too when it was handed to us. Call once,
+  // after ReadLine returned kEnd or after Kill (the child may otherwise run
+  // on); later calls return the same status.
   virtual ExitStatus Wait() = 0;
 };
 
@@ -58,7 +60,9 @@ class ChildLauncher {
 // fork + exec. The child is tied to this process (PR_SET_PDEATHSIG: it dies
 // with us, so no orphan keeps writing after a crash), runs at nice 5 (the
 // API stays responsive), in its own process group (Kill reaches everything
-// it started), with stdin from /dev/null. A stdout line longer than 1 MiB is
+// it started, and Wait ends what is left of that group once the child has
+// exited, reaping the members re-parented to us when we are PID 1 or a
+// subreaper), with stdin from /dev/null. A stdout line longer than 1 MiB is
 // dropped whole.
 std::unique_ptr<ChildLauncher> NewSubprocessLauncher();
 

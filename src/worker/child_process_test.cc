@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,7 +54,9 @@ std::string NextLine(ChildProcess& c) {
 std::vector<std::string> StatFields(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  const size_t name_end = text.rfind(')');
+  if (name_end == std::string::npos) return {};  // no such process (any more)
+  std::istringstream rest(text.substr(name_end + 2));
   std::vector<std::string> fields;
   for (std::string w; rest >> w;) fields.push_back(w);
   return fields;  // [0] state, [1] ppid, [2] pgrp, ... [16] nice
@@ -122,6 +125,35 @@ TEST(ChildProcessTest, DestroyingARunningChildKillsAndReapsIt) {
   // Reaped: no longer our child (and not a zombie left behind).
   EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+// As PID 1 of a container (or any subreaper), what the child's group leaves
+// behind is handed to us when the child dies: Wait reaps it too.
+TEST(ChildProcessTest, AsSubreaperKilledGrandchildrenAreReapedNotLeftZombies) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  auto c = Sh("sleep 30 & echo $!; sleep 30 & echo $!; wait");
+  ASSERT_TRUE(c);
+  const pid_t first = std::stoi(NextLine(*c));
+  const pid_t second = std::stoi(NextLine(*c));
+  c->Kill();
+  EXPECT_TRUE(ReadAll(*c).empty());
+  EXPECT_EQ(c->Wait().signal, SIGKILL);
+  for (pid_t p : {first, second}) {
+    EXPECT_TRUE(StatFields(p).empty()) << p << " is still there, state " << StatFields(p)[0];
+    EXPECT_EQ(waitpid(p, nullptr, WNOHANG), -1);
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+TEST(ChildProcessTest, WhatAnExitedChildLeftInItsGroupIsEnded) {
+  // The child exits; a background process it started runs on with its
+  // output elsewhere, so the pipes close and ReadLine ends.
+  auto c = Sh("sleep 30 >/dev/null 2>&1 & echo $!");
+  ASSERT_TRUE(c);
+  const std::vector<std::string> lines = ReadAll(*c);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(c->Wait().code, 0);
+  EXPECT_TRUE(GoneOrZombie(std::stoi(lines[0])));
 }
 
 TEST(ChildProcessTest, DropsARunawayLineWhole) {

@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <variant>
@@ -23,6 +24,13 @@ constexpr const char* kSourceChangedWhileReading = "the uploaded file changed wh
 // How long one read of the child's output may wait: the stop flag and the
 // heartbeat are checked at least this often.
 constexpr std::chrono::milliseconds kReadSlice{500};
+
+constexpr const char* kTimedOut = "the transcoder ran past its time limit and was stopped";
+
+// The video's message when an attempt fails retryably and it was the last one.
+std::string AfterAttempts(const Job& job, const std::string& reason) {
+  return "processing failed after " + std::to_string(job.attempts) + " attempts: " + reason;
+}
 
 std::string Describe(const ExitStatus& s) {
   if (s.signal != 0) return "the transcoder was killed by signal " + std::to_string(s.signal);
@@ -59,7 +67,53 @@ WorkerPool::WorkerPool(WorkerOptions options, db::JobQueue& queue, service::Vide
       queue_(queue),
       svc_(videos),
       store_(store),
-      launcher_(launcher ? std::move(launcher) : NewSubprocessLauncher()) {}
+      launcher_(launcher ? std::move(launcher) : NewSubprocessLauncher()) {
+  if (!opt_.log)
+    opt_.log = [](const std::string& line) {
+      std::fprintf(stderr, "visionsync worker: %s\n", line.c_str());
+    };
+  if (metrics::Registry* m = opt_.metrics) {
+    transcode_seconds_ = &m->Histogram(
+        "visionsync_transcode_duration_seconds",
+        "Wall time of one transcoder run, by outcome (ok, rejected, failed, timed_out, lost, stopped).",
+        {1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600});
+    transcode_speed_ = &m->Histogram("visionsync_transcode_speed_ratio",
+                                     "Seconds of video transcoded per second of wall time, successful runs.",
+                                     {0.25, 0.5, 1, 2, 4, 8, 16, 32});
+    attempts_ = &m->Counter("visionsync_job_attempts_total",
+                            "Finished job attempts, by outcome: ready, retried (back to the queue), failed (for good).");
+  }
+}
+
+void WorkerPool::RecordRun(const TranscodeRun& run, double seconds) {
+  if (!transcode_seconds_) return;
+  const char* outcome = "failed";
+  switch (run.end) {
+    case TranscodeRun::End::kNotStarted:
+      return;  // no run to time
+    case TranscodeRun::End::kLost:
+      outcome = "lost";
+      break;
+    case TranscodeRun::End::kStopped:
+      outcome = "stopped";
+      break;
+    case TranscodeRun::End::kTimedOut:
+      outcome = "timed_out";
+      break;
+    case TranscodeRun::End::kExited:
+      outcome = run.status.code == 0 ? "ok" : run.status.code == 2 ? "rejected" : "failed";
+      break;
+  }
+  transcode_seconds_->Observe({{"outcome", outcome}}, seconds);
+  if (std::string_view(outcome) != "ok" || seconds <= 0) return;
+  const auto verdict = tp::DecodeLine(run.last_line);
+  if (const auto* done = verdict.ok() ? std::get_if<tp::DoneLine>(&*verdict) : nullptr)
+    transcode_speed_->Observe({}, done->duration / seconds);
+}
+
+void WorkerPool::RecordAttempt(const char* outcome) {
+  if (attempts_) attempts_->Inc({{"outcome", outcome}});
+}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -91,8 +145,10 @@ void WorkerPool::FailAttempt(const Job& job, const std::string& me, const std::s
                              bool retryable, int64_t backoff_ms) {
   auto state = queue_.Fail(job.id, me, job_error, retryable, backoff_ms);
   if (!retryable || (state.ok() && *state == JobState::kFailed)) {
+    RecordAttempt("failed");
     (void)svc_.MarkError(job.video_id, final_message);
   } else {
+    RecordAttempt("retried");
     (void)svc_.Requeue(job.video_id, retry_note);
   }
 }
@@ -167,8 +223,7 @@ void WorkerPool::FailAfterException(Attempt& a, const char* what) noexcept {
     // The job's error says what was thrown; the video's says no more than
     // that it was our fault (the text may name internals).
     FailAttempt(a.job, a.me, std::string("internal error: ") + what, "internal error",
-                "processing failed after " + std::to_string(a.job.attempts) + " attempts: internal error", true,
-                RetryBackoffMs(a.job));
+                AfterAttempts(a.job, "internal error"), true, RetryBackoffMs(a.job));
   } catch (...) {
     // Could not even record the failure: the lease runs out and another
     // attempt (or the lost-job sweep) takes care of the job.
@@ -177,7 +232,9 @@ void WorkerPool::FailAfterException(Attempt& a, const char* what) noexcept {
 
 void WorkerPool::RunSteps(Attempt& a) {
   if (!Prepare(a) || !FetchSource(a)) return;
+  const auto started = std::chrono::steady_clock::now();
   const TranscodeRun run = RunTranscoder(a);
+  RecordRun(run, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   switch (run.end) {
     case TranscodeRun::End::kNotStarted: {
       const std::string& why = run.start_error.message;
@@ -189,6 +246,11 @@ void WorkerPool::RunSteps(Attempt& a) {
     case TranscodeRun::End::kStopped:
       (void)queue_.Release(a.job.id, a.me);
       (void)svc_.Requeue(a.job.video_id, "the server is shutting down");
+      return;
+    case TranscodeRun::End::kTimedOut:
+      LogFailure(a, kTimedOut, run);
+      FailAttempt(a.job, a.me, kTimedOut, kTimedOut, AfterAttempts(a.job, kTimedOut), true,
+                  RetryBackoffMs(a.job));
       return;
     case TranscodeRun::End::kExited:
       Verdict(a, run);
@@ -262,7 +324,10 @@ WorkerPool::TranscodeRun WorkerPool::RunTranscoder(Attempt& a) {
   // From here the child is killed and reaped on every path: by the code
   // below, or by its destructor when something throws.
   ChildProcess& c = **child;
-  a.next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.heartbeat_ms);
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(opt_.max_seconds) +
+                        std::chrono::milliseconds(opt_.kill_grace_ms);
+  a.next_beat = started + std::chrono::milliseconds(opt_.heartbeat_ms);
   std::string line;
   while (c.ReadLine(&line, kReadSlice) != ChildProcess::Read::kEnd) {
     if (!line.empty()) {
@@ -278,9 +343,14 @@ WorkerPool::TranscodeRun WorkerPool::RunTranscoder(Attempt& a) {
       run.end = TranscodeRun::End::kLost;
       break;
     }
+    if (opt_.max_seconds > 0 && std::chrono::steady_clock::now() >= deadline) {
+      run.end = TranscodeRun::End::kTimedOut;
+      break;
+    }
   }
   if (run.end != TranscodeRun::End::kExited) c.Kill();
   run.status = c.Wait();
+  run.stderr_tail = c.StderrTail();
   return run;
 }
 
@@ -318,14 +388,22 @@ void WorkerPool::Verdict(Attempt& a, const TranscodeRun& run) {
     reason = "the transcoder gave no usable result (" +
              (verdict.ok() ? std::string("its last line is no result") : verdict.error().message) + ")";
   }
+  LogFailure(a, reason, run);
   if (run.status.code == 2) {
     // The file itself is unusable: retrying cannot help.
     FailAttempt(a.job, a.me, reason, reason, "the video could not be processed: " + reason, false, 0);
   } else {
-    FailAttempt(a.job, a.me, reason, reason,
-                "processing failed after " + std::to_string(a.job.attempts) + " attempts: " + reason, true,
+    FailAttempt(a.job, a.me, reason, reason, AfterAttempts(a.job, reason), true,
                 RetryBackoffMs(a.job));
   }
+}
+
+void WorkerPool::LogFailure(const Attempt& a, const std::string& reason, const TranscodeRun& run) {
+  std::string line = "job " + std::to_string(a.job.id) + " (video " + a.job.video_id +
+                     ") attempt " + std::to_string(a.job.attempts) + " failed: " + reason;
+  if (!run.stderr_tail.empty()) line += "; transcoder stderr: " + run.stderr_tail;
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  opt_.log(line);
 }
 
 void WorkerPool::Publish(Attempt& a, const tp::DoneLine& done) {
@@ -339,6 +417,7 @@ void WorkerPool::Publish(Attempt& a, const tp::DoneLine& done) {
   }
   if (!*put) return;  // taken over: the new owner publishes
   auto ready = svc_.MarkReady(id, ToReadyInfo(done));
+  RecordAttempt("ready");
   if (ready.ok() && !ready->has_value()) {
     // Deleted while we worked: do not leave its files behind.
     (void)store_.DeletePrefix(service::ProcessedPrefix(id));

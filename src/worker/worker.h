@@ -13,12 +13,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/transcode_protocol.h"
 #include "db/repository.h"
 #include "service/video_service.h"
@@ -35,8 +37,17 @@ struct WorkerOptions {
   int64_t heartbeat_ms = 10000;
   int64_t poll_ms = 1000;
   int64_t max_memory_mb = 4096;  // child address space
-  int64_t max_seconds = 3600;    // child wall clock
+  int64_t max_seconds = 3600;    // child wall clock (0 = none)
+  // The child stops itself at max_seconds; one still running this much later
+  // (stopped, hung before its watchdog started) is killed by the worker.
+  int64_t kill_grace_ms = 30000;
   int64_t retry_base_ms = 5000;
+  // Where diagnostics go: a failed attempt's reason with the transcoder's
+  // stderr (libav's own words, which users never see). Called from worker
+  // threads. Empty: stderr.
+  std::function<void(const std::string&)> log;
+  // Transcode durations and speeds, attempts by outcome; null = not recorded.
+  metrics::Registry* metrics = nullptr;
 };
 
 class WorkerPool {
@@ -63,10 +74,11 @@ class WorkerPool {
   struct Attempt;
   // How the transcoder's run ended.
   struct TranscodeRun {
-    enum class End { kExited, kNotStarted, kLost, kStopped } end = End::kExited;
+    enum class End { kExited, kNotStarted, kLost, kStopped, kTimedOut } end = End::kExited;
     Error start_error;        // kNotStarted
     ExitStatus status;        // kExited
     std::string last_line;    // its last non-empty stdout line: the verdict
+    std::string stderr_tail;  // for the log
   };
 
   void Loop(int index);
@@ -87,12 +99,17 @@ class WorkerPool {
   bool KeepLease(Attempt& a, bool now = false);
   // The child's exit status and last line decide: publish, retry, or ERROR.
   void Verdict(Attempt& a, const TranscodeRun& run);
+  // Logs why an attempt failed, with what the transcoder wrote on stderr.
+  void LogFailure(const Attempt& a, const std::string& reason, const TranscodeRun& run);
   void Publish(Attempt& a, const transcode_protocol::DoneLine& done);
   // Uploads the outputs, manifests last; false when the lease was lost.
   Result<bool> PutOutputs(Attempt& a);
   // After an exception: fails the attempt (retryable) if it still can.
   void FailAfterException(Attempt& a, const char* what) noexcept;
   int64_t RetryBackoffMs(const Job& job) const;
+  // The run's duration and speed by outcome, and attempts by outcome.
+  void RecordRun(const TranscodeRun& run, double seconds);
+  void RecordAttempt(const char* outcome);
 
   // Videos whose job failed for good without a worker to report it (the
   // lease expired on the last attempt) are moved to ERROR.
@@ -115,6 +132,9 @@ class WorkerPool {
   bool wake_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<int> busy_{0};
+  metrics::Family* transcode_seconds_ = nullptr;
+  metrics::Family* transcode_speed_ = nullptr;
+  metrics::Family* attempts_ = nullptr;
 };
 
 }  // namespace vs::worker

@@ -6,10 +6,17 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -76,12 +83,17 @@ class WorkerTest : public ::testing::Test {
                                                    service::UrlConfig{});
     bus_.Subscribe([this](const Event& e) {
       if (e.name != "processing-progress") return;
+      if (throw_on_progress_.exchange(false)) throw std::runtime_error("a subscriber failed");
       const auto o = boost::json::parse(e.payload).as_object();
       progress_.push_back(o.at("progress").to_number<double>());
       stages_.push_back(boost::json::value_to<std::string>(o.at("stage")));
     });
     auto launcher = std::make_unique<FakeChildLauncher>();
     children_ = launcher.get();
+    pool_ =
+        std::make_unique<WorkerPool>(Options(), db_->jobs(), *svc_, *store_, std::move(launcher));
+  }
+  WorkerOptions Options() {
     WorkerOptions opt;
     opt.transcoder_binary = "/opt/visionsync";
     opt.scratch_dir = root_ + "/scratch";
@@ -89,7 +101,15 @@ class WorkerTest : public ::testing::Test {
     opt.lease_ms = kLeaseMs;
     opt.heartbeat_ms = 0;  // renew after every line: the lease tests need no real waiting
     opt.retry_base_ms = 1000;
-    pool_ = std::make_unique<WorkerPool>(opt, db_->jobs(), *svc_, *store_, std::move(launcher));
+    opt.log = [this](const std::string& line) {
+      std::lock_guard lock(log_mu_);
+      log_.push_back(line);
+    };
+    return opt;
+  }
+  std::vector<std::string> Log() {
+    std::lock_guard lock(log_mu_);
+    return log_;
   }
   void TearDown() override {
     pool_.reset();
@@ -136,6 +156,9 @@ class WorkerTest : public ::testing::Test {
   std::unique_ptr<WorkerPool> pool_;
   std::vector<double> progress_;
   std::vector<std::string> stages_;
+  std::atomic<bool> throw_on_progress_{false};
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
 };
 
 TEST_F(WorkerTest, SuccessPublishesTheFilesAndMarksReady) {
@@ -197,6 +220,26 @@ TEST_F(WorkerTest, RejectedInputIsAnErrorWithTheChildsMessageAndNoRetry) {
   EXPECT_TRUE(ScratchIsEmpty());
 }
 
+TEST_F(WorkerTest, TheTranscodersStderrIsLoggedNotShown) {
+  const std::string id = Upload();
+  FakeChildScript s;
+  s.lines = {Line(tp::EncodeError(MakeError("corrupt_input", "the file is damaged")))};
+  s.exit = ExitStatus::Exited(2);
+  s.stderr_tail = "[mov @ 0x1] moov atom not found\nopening the file failed: Invalid data found\n";
+  children_->Push(s);
+  ASSERT_TRUE(pool_->RunOne("test/0"));
+
+  EXPECT_EQ(Get(id).error_message, "the video could not be processed: the file is damaged");
+  const std::vector<std::string> log = Log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("video " + id), std::string::npos) << log[0];
+  EXPECT_NE(log[0].find(
+                "failed: the file is damaged; transcoder stderr: [mov @ 0x1] moov atom not found\n"
+                "opening the file failed: Invalid data found"),
+            std::string::npos)
+      << log[0];
+}
+
 TEST_F(WorkerTest, ACrashIsRetriedAfterABackoff) {
   const std::string id = Upload();
   FakeChildScript crash;
@@ -217,6 +260,36 @@ TEST_F(WorkerTest, ACrashIsRetriedAfterABackoff) {
   ASSERT_TRUE(pool_->RunOne("test/0"));
   EXPECT_EQ(Get(id).status, VideoStatus::kReady);
   EXPECT_EQ(LatestJob(id).attempts, 2);
+}
+
+TEST_F(WorkerTest, RunsAndAttemptsAreCountedByOutcome) {
+  metrics::Registry registry;
+  WorkerOptions opt = Options();
+  opt.metrics = &registry;
+  auto launcher = std::make_unique<FakeChildLauncher>();
+  FakeChildLauncher* children = launcher.get();
+  WorkerPool pool(opt, db_->jobs(), *svc_, *store_, std::move(launcher));
+
+  const std::string id = Upload();
+  FakeChildScript crash;
+  crash.exit = ExitStatus::Signaled(11);
+  children->Push(crash);
+  ASSERT_TRUE(pool.RunOne("test/0"));
+  clock_.Advance(3600 * 1000);
+  children->Push(Success());
+  ASSERT_TRUE(pool.RunOne("test/0"));
+  ASSERT_EQ(Get(id).status, VideoStatus::kReady);
+
+  metrics::Family* runs = registry.Find("visionsync_transcode_duration_seconds");
+  metrics::Family* attempts = registry.Find("visionsync_job_attempts_total");
+  metrics::Family* speed = registry.Find("visionsync_transcode_speed_ratio");
+  ASSERT_TRUE(runs && attempts && speed);
+  EXPECT_EQ(runs->Count({{"outcome", "failed"}}), 1u);
+  EXPECT_EQ(runs->Count({{"outcome", "ok"}}), 1u);
+  EXPECT_EQ(speed->Count({}), 1u);
+  EXPECT_EQ(attempts->Value({{"outcome", "retried"}}), 1);
+  EXPECT_EQ(attempts->Value({{"outcome", "ready"}}), 1);
+  EXPECT_EQ(attempts->Value({{"outcome", "failed"}}), 0);
 }
 
 TEST_F(WorkerTest, MalformedAndHostileLinesAreNoProgress) {
@@ -345,6 +418,135 @@ TEST_F(WorkerTest, ATranscoderThatCannotStartIsRetried) {
   const Job job = LatestJob(id);
   EXPECT_EQ(job.state, JobState::kQueued);
   EXPECT_EQ(job.last_error, "no scripted child left");
+}
+
+// The same steps with the real launcher and a shell script as the
+// transcoder, which starts a grandchild in its group and then runs until it
+// is stopped. The test process is a subreaper, as the server is when it runs
+// as PID 1 in its container: whatever the script leaves behind is handed to
+// us, and must be reaped, not left a zombie.
+class RealChildTest : public WorkerTest {
+ protected:
+  void SetUp() override {
+    WorkerTest::SetUp();
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    pids_ = root_ + "/pids";
+    script_ = root_ + "/transcoder.sh";
+    WriteScript(
+        "echo '{\"stage\":\"probing\",\"progress\":0}'; echo 'libav: some detail' >&2; wait");
+  }
+  void TearDown() override {
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    WorkerTest::TearDown();
+  }
+
+  // The script records its pid and its grandchild's, then runs `rest`.
+  void WriteScript(const std::string& rest) {
+    std::ofstream(script_) << "#!/bin/sh\nsleep 600 >/dev/null 2>&1 &\necho \"$$ $!\" > " << pids_
+                           << ".tmp\nmv " << pids_ << ".tmp " << pids_ << "\n"
+                           << rest << "\n";
+    fs::permissions(script_, fs::perms::owner_all);
+  }
+
+  void UsePool(WorkerOptions opt) {
+    opt.transcoder_binary = script_;
+    pool_ = std::make_unique<WorkerPool>(opt, db_->jobs(), *svc_, *store_);
+  }
+
+  // Runs one job on another thread; `intervene` runs once the script has
+  // started. Returns the script's pid and its grandchild's.
+  std::pair<pid_t, pid_t> RunJob(const std::function<void()>& intervene) {
+    std::thread job([this] { EXPECT_TRUE(pool_->RunOne("test/0")); });
+    std::pair<pid_t, pid_t> pids{-1, -1};
+    for (int i = 0; i < 1000 && pids.first < 0; ++i) {
+      std::ifstream f(pids_);
+      if (!(f >> pids.first >> pids.second)) {
+        pids.first = -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    EXPECT_GT(pids.first, 0) << "the script did not start";
+    intervene();
+    job.join();
+    return pids;
+  }
+
+  // Neither running nor a zombie: reaped (by us, its parent or reaper).
+  static void ExpectReaped(pid_t pid) {
+    EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid))) << "pid " << pid << " is still there";
+    EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), -1);
+  }
+
+  std::string pids_, script_;
+};
+
+TEST_F(RealChildTest, TimedOutByTheWorker) {
+  WorkerOptions opt = Options();
+  opt.max_seconds = 1;  // the script ignores its --max-seconds: the worker's deadline stops it
+  opt.kill_grace_ms = 0;
+  UsePool(opt);
+  const std::string id = Upload();
+  const auto [child, grandchild] = RunJob([] {});
+  ExpectReaped(child);
+  ExpectReaped(grandchild);
+  const Job job = LatestJob(id);
+  EXPECT_EQ(job.state, JobState::kQueued);
+  EXPECT_EQ(job.last_error, "the transcoder ran past its time limit and was stopped");
+  EXPECT_EQ(Get(id).status, VideoStatus::kUploaded);
+  const std::vector<std::string> log = Log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("transcoder stderr: libav: some detail"), std::string::npos) << log[0];
+}
+
+TEST_F(RealChildTest, KilledWhenThePoolStops) {
+  UsePool(Options());
+  const std::string id = Upload();
+  const auto [child, grandchild] = RunJob([this] { pool_->Stop(); });
+  ExpectReaped(child);
+  ExpectReaped(grandchild);
+  EXPECT_EQ(LatestJob(id).state, JobState::kQueued);
+}
+
+TEST_F(RealChildTest, KilledWhenTheLeaseIsLost) {
+  UsePool(Options());
+  const std::string id = Upload();
+  const auto [child, grandchild] = RunJob([this] {
+    // A heartbeat between the two steps renews the lease: try again then.
+    bool stolen = false;
+    for (int i = 0; i < 20 && !stolen; ++i) {
+      clock_.Advance(kLeaseMs + 1);
+      auto job = db_->jobs().Claim("thief/0", kLeaseMs);
+      stolen = job.ok() && job->has_value();
+    }
+    EXPECT_TRUE(stolen);
+  });
+  ExpectReaped(child);
+  ExpectReaped(grandchild);
+  EXPECT_EQ(LatestJob(id).lease_owner, "thief/0");
+}
+
+TEST_F(RealChildTest, KilledWhenTheJobThrows) {
+  UsePool(Options());
+  throw_on_progress_ = true;  // the script's progress line makes the job throw, once
+  const std::string id = Upload();
+  const auto [child, grandchild] = RunJob([] {});
+  ExpectReaped(child);
+  ExpectReaped(grandchild);
+  EXPECT_EQ(LatestJob(id).last_error, "internal error: a subscriber failed");
+}
+
+TEST_F(RealChildTest, WhatAFinishedChildLeftRunningIsEnded) {
+  // The script gives its verdict and exits; its grandchild runs on (with
+  // its pipes closed, so the worker sees the end of the output).
+  WriteScript(
+      "echo '{\"error\":{\"code\":\"corrupt_input\",\"message\":\"the file is damaged\"}}'; exit "
+      "2");
+  UsePool(Options());
+  const std::string id = Upload();
+  const auto [child, grandchild] = RunJob([] {});
+  ExpectReaped(child);
+  ExpectReaped(grandchild);
+  EXPECT_EQ(Get(id).error_message, "the video could not be processed: the file is damaged");
 }
 
 }  // namespace

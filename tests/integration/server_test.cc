@@ -591,5 +591,238 @@ TEST_F(ServerTest, SourceReplacedAfterConfirmIsRefused) {
   EXPECT_EQ(worker->Wait(), 0);
 }
 
+// Upload bodies must keep a pace (UPLOAD_IDLE_SECONDS, UPLOAD_MIN_BYTES_PER_SEC
+// after UPLOAD_RATE_GRACE_SECONDS); here a second each, so a stall is seen
+// at once.
+const std::vector<std::string> kQuickPace = {"WORKERS=0", "UPLOAD_IDLE_SECONDS=1", "UPLOAD_RATE_GRACE_SECONDS=1",
+                                             "UPLOAD_MIN_BYTES_PER_SEC=1024"};
+
+// The head of a PUT of `size` bytes to the presigned URL in `d`.
+std::string PutHead(const json::value& d, size_t size) {
+  return "PUT " + PathOf(Str(d, "presignedUrl")) + " HTTP/1.1\r\nHost: t\r\nContent-Type: video/mp4\r\n" +
+         "Content-Length: " + std::to_string(size) + "\r\n\r\n";
+}
+
+TEST_F(ServerTest, StalledOrCrawlingUploadGets408AndLeavesNothing) {
+  Start(kQuickPace);
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  // Stalled: 64 KiB (ahead of the minimum average for a minute), then nothing.
+  json::value stalled = Presign("stalled.mp4", bytes.size());
+  RawConn a(port_);
+  ASSERT_TRUE(a.Send(PutHead(stalled, bytes.size()) + bytes.substr(0, 64 * 1024)));
+  ASSERT_TRUE(a.ReadUntil("}}", 30000)) << a.data();  // a generous bound, not a measurement
+  EXPECT_EQ(a.data().rfind("HTTP/1.1 408 ", 0), 0u) << a.data();
+  EXPECT_NE(a.data().find("\"code\":\"body_timeout\""), std::string::npos) << a.data();
+  EXPECT_TRUE(a.WaitClosed(10000));
+  // Crawling: never idle for a second, but 100 bytes/s.
+  json::value crawling = Presign("crawling.mp4", bytes.size());
+  RawConn b(port_);
+  ASSERT_TRUE(b.Send(PutHead(crawling, bytes.size())));
+  for (size_t off = 0; off < bytes.size() && !b.ReadUntil("}}", 100); off += 10) b.Send(bytes.substr(off, 10));
+  EXPECT_EQ(b.data().rfind("HTTP/1.1 408 ", 0), 0u) << b.data();
+  EXPECT_NE(b.data().find("\"code\":\"body_too_slow\""), std::string::npos) << b.data();
+  // Nothing of either can be confirmed, and nothing of them is kept.
+  for (const json::value* d : {&stalled, &crawling}) {
+    const std::string id = Str(*d, "videoId");
+    HttpResponse c = Req("POST", "/api/upload/confirm/" + id);
+    EXPECT_EQ(c.status, 409) << c.body;
+    EXPECT_EQ(StatusOf(id), "UPLOADING");
+    EXPECT_FALSE(fs::exists(data_ + "/storage/raw/" + id + "/source"));
+  }
+  EXPECT_TRUE(fs::is_empty(data_ + "/storage/.tmp"));
+}
+
+TEST_F(ServerTest, SlowButSteadyUploadSucceeds) {
+  Start(kQuickPace);
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("slow.mp4", bytes.size());
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send(PutHead(d, bytes.size())));
+  // Eight pieces a quarter second apart: longer than the idle limit and the
+  // grace, never silent for long, far above the minimum average.
+  const size_t piece = bytes.size() / 8 + 1;
+  for (size_t off = 0; off < bytes.size(); off += piece) {
+    ASSERT_TRUE(c.Send(bytes.substr(off, piece))) << c.data();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(c.ReadUntil("\r\n\r\n", 30000)) << c.data();
+  EXPECT_EQ(c.data().rfind("HTTP/1.1 200 ", 0), 0u) << c.data();
+  const std::string id = Str(d, "videoId");
+  EXPECT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  EXPECT_EQ(ReadFile(data_ + "/storage/raw/" + id + "/source"), bytes);
+}
+
+// kill -9 in the middle of an upload: the temporary it leaves is gone once
+// the server is back (its writer's lock died with the process).
+TEST_F(ServerTest, KilledUploadLeavesNoTemporaryAfterRestart) {
+  Start({"WORKERS=0"});
+  const size_t size = 64u << 20;
+  json::value d = Presign("killed.mp4", size);
+  const std::string tmp = data_ + "/storage/.tmp";
+  auto tmp_bytes = [&] {
+    uintmax_t n = 0;
+    for (const auto& e : fs::directory_iterator(tmp)) n += e.file_size();
+    return n;
+  };
+  RawConn c(port_);
+  ASSERT_TRUE(c.Send(PutHead(d, size) + std::string("\0\0\0\x18" "ftypisom", 12) + std::string(4u << 20, 'k')));
+  for (int i = 0; i < 100 && tmp_bytes() < (1u << 20); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_GE(tmp_bytes(), 1u << 20);  // mid-body
+  server_->Signal(SIGKILL);
+  server_->Wait();
+  ASSERT_FALSE(fs::is_empty(tmp));  // the crash left it behind
+  Restart({"WORKERS=0"});
+  EXPECT_TRUE(fs::is_empty(tmp));
+  EXPECT_EQ(Req("POST", "/api/upload/confirm/" + Str(d, "videoId")).status, 409);
+}
+
+// ---------------------------------------------------------------- operations
+
+// A port nobody listens on right now (for the worker's METRICS_PORT).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(ServerTest, HealthReadinessAndMetricsForOperators) {
+  Start({"METRICS_TOKEN=scrape-me"});
+  HttpResponse health = Req("GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(Str(Json(health), "status"), "ok");
+  HttpResponse ready = Req("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(Str(Json(ready), "status"), "ready");
+  EXPECT_EQ(Str(Json(ready).at("dependencies").at("database"), "status"), "ok");
+  EXPECT_EQ(Str(Json(ready).at("dependencies").at("storage"), "status"), "ok");
+  EXPECT_EQ(Req("GET", "/api/webhook/health").status, 200) << "the original's health check keeps its contract";
+
+  EXPECT_EQ(Req("GET", "/metrics").status, 401);
+  EXPECT_EQ(Req("GET", "/metrics", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  const std::string clip = "src-720p25-6s-noaudio.mp4";
+  const std::string id = Upload(clip, "measured");
+  ASSERT_EQ(WaitForStatus(id, "READY", 120), "READY");
+  EXPECT_EQ(Req("DELETE", "/no/such/route").status, 405);  // no route takes it (the web UI only GETs)
+  HttpResponse m = Req("GET", "/metrics", "", {{"Authorization", "Bearer scrape-me"}});
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_EQ(m.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string size = std::to_string(ReadFile(MediaDir() + "/" + clip).size());
+  for (const std::string& want : std::vector<std::string>{
+           "visionsync_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n",
+           "visionsync_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"} 2\n",
+           "visionsync_http_requests_total{method=\"POST\",route=\"/api/upload/confirm/:id\",status=\"200\"} 1\n",
+           "visionsync_http_requests_total{method=\"DELETE\",route=\"unmatched\",status=\"405\"} 1\n",
+           "visionsync_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 1\n",
+           "visionsync_upload_bytes_total " + size + "\n",
+           "visionsync_jobs{state=\"done\"} 1\n",
+           "visionsync_jobs{state=\"queued\"} 0\n",
+           "visionsync_job_oldest_age_seconds{state=\"queued\"} 0\n",
+           "visionsync_job_attempts_total{outcome=\"ready\"} 1\n",
+           "visionsync_transcode_duration_seconds_count{outcome=\"ok\"} 1\n",
+           "visionsync_transcode_speed_ratio_count 1\n",
+           "visionsync_circuit_breaker_state{dependency=\"database\",state=\"closed\"} 1\n",
+           "visionsync_circuit_breaker_state{dependency=\"storage\",state=\"open\"} 0\n",
+           "visionsync_realtime_connections{transport=\"websocket\"} 0\n"}) {
+    EXPECT_NE(m.body.find(want), std::string::npos) << "missing: " << want;
+  }
+}
+
+TEST_F(ServerTest, MetricsWithoutATokenAreForLoopbackOnly) {
+  Start({"TRUST_PROXY=1"});
+  // A forwarded address does not count: the peer itself is loopback here.
+  HttpResponse m = Req("GET", "/metrics", "", {{"X-Forwarded-For", "203.0.113.7"}});
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("# TYPE visionsync_http_requests_total counter"), std::string::npos);
+}
+
+TEST_F(ServerTest, RetryGivesAFailedVideoAnotherAttempt) {
+  Start();
+  std::string fake = std::string("\0\0\0\x18" "ftypisom\0\0\0\0", 16) + std::string(5000, 'x');
+  json::value d = Presign("fake.mp4", fake.size());
+  const std::string id = Str(d, "videoId");
+  EXPECT_EQ(Req("POST", "/api/videos/" + id + "/retry").status, 409) << "not in ERROR yet";
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), fake, {{"Content-Type", "video/mp4"}}).status, 200);
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  ASSERT_EQ(WaitForStatus(id, "ERROR", 60), "ERROR");
+
+  HttpResponse r = Req("POST", "/api/videos/" + id + "/retry");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(Json(r).at("data"), "status"), "UPLOADED");
+  EXPECT_EQ(WaitForStatus(id, "ERROR", 60), "ERROR");  // the same bytes fail again, as they should
+  HttpResponse notes = Req("GET", "/api/notifications?videoId=" + id + "&limit=20");
+  EXPECT_NE(notes.body.find("retry requested"), std::string::npos) << notes.body;
+
+  // Two jobs, both failed for good, each with its own attempt budget.
+  ProcessResult list = RunProcess({"/usr/bin/env", "DATA_DIR=" + data_, Binary(), "jobs", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  int jobs_of_video = 0;
+  std::istringstream lines(list.out);
+  for (std::string line; std::getline(lines, line);) {
+    json::value j = json::parse(line);
+    if (Str(j, "videoId") != id) continue;
+    ++jobs_of_video;
+    EXPECT_EQ(Str(j, "state"), "failed");
+    EXPECT_EQ(j.at("attempts").as_int64(), 1) << "a rejected input is not retried by the worker";
+  }
+  EXPECT_EQ(jobs_of_video, 2);
+
+  EXPECT_EQ(Req("POST", "/api/videos/0123456789abcdef01234567/retry").status, 404);
+  EXPECT_EQ(Req("POST", "/api/videos/nope/retry").status, 400);
+}
+
+TEST_F(ServerTest, OperatorsCancelAndRetryJobsFromTheCommandLine) {
+  Start({"WORKERS=0"});  // the job stays queued until the operator acts
+  const std::string id = Upload("src-720p25-6s-noaudio.mp4", "operator");
+  auto jobs = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "DATA_DIR=" + data_, Binary(), "jobs"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  ProcessResult queued = jobs({"list", "--state", "queued"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  EXPECT_NE(queued.out.find(id), std::string::npos) << queued.out;
+
+  ProcessResult cancel = jobs({"cancel", id});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(StatusOf(id), "ERROR");
+  EXPECT_EQ(Str(Json(Req("GET", "/api/videos/" + id)).at("data"), "errorMessage"),
+            "processing cancelled by an operator");
+  EXPECT_NE(jobs({"list", "--state", "cancelled"}).out.find(id), std::string::npos);
+  EXPECT_EQ(jobs({"cancel", id}).exit_code, 1) << "nothing left to cancel";
+  EXPECT_EQ(jobs({"list", "--state", "bogus"}).exit_code, 1);
+
+  ProcessResult retry = jobs({"retry", id});
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(StatusOf(id), "UPLOADED");
+  // A worker started now takes the fresh job to READY.
+  std::unique_ptr<Process> worker = StartWorker();
+  EXPECT_EQ(WaitForStatus(id, "READY", 120), "READY") << ReadFile(data_ + ".worker.log");
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Wait(), 0);
+}
+
+TEST_F(ServerTest, AWorkerServesItsOwnMetricsWhenAsked) {
+  Start({"WORKERS=0"});
+  const int port = FreePort();
+  Process worker({Binary(), "worker"},
+                 {"DATA_DIR=" + data_, "HOST=127.0.0.1", "METRICS_PORT=" + std::to_string(port)},
+                 data_ + ".worker.log");
+  ASSERT_FALSE(worker.WaitForLog("metrics on http://", 20000).empty()) << ReadFile(data_ + ".worker.log");
+  EXPECT_EQ(Http(port, "GET", "/healthz").status, 200);
+  EXPECT_EQ(Http(port, "GET", "/readyz").status, 200);
+  HttpResponse m = Http(port, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("visionsync_jobs{state=\"queued\"}"), std::string::npos) << m.body;
+  EXPECT_EQ(Http(port, "GET", "/api/videos").status, 404) << "only the operational endpoints";
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(), 0);
+}
+
 }  // namespace
 }  // namespace vs::testing

@@ -361,6 +361,48 @@ TEST(TranscodeTest, TinySourceGetsOneRungAtItsOwnSize) {
   EXPECT_EQ(reps[0].at("height").as_int64(), 240);
 }
 
+// 2 s of picture and 8 s of sound in a faststart MP4 (moov first), the shape
+// of a screen or phone recording cut by an editor.
+std::string MakeShortPictureClip() {
+  return MakeClip("short-picture.mp4",
+                  {"-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=2", "-f", "lavfi", "-i",
+                   "sine=f=440:d=8:sample_rate=48000", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                   "-c:a", "aac", "-movflags", "+faststart"});
+}
+
+TEST(TranscodeTest, SoundLongerThanThePictureKeepsTheLastPictureOnScreen) {
+  const std::string src = MakeShortPictureClip();
+  const std::string out = TempDir() + "/out";
+  ProcessResult r = RunProcess({Binary(), "transcode", "--progress", "json", src, out});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  WriteFile(out + ".progress", r.out);  // where Summary and Reps read the result
+  EXPECT_NEAR(Summary(out).at("duration").to_number<double>(), 8.0, 0.1);
+  const std::vector<Rep> reps = Reps(out);
+  ASSERT_EQ(reps.size(), 2u);
+  for (const Rep& rep : reps) {
+    SCOPED_TRACE("representation " + rep.id);
+    const std::string file = Assemble(out, rep.id);
+    EXPECT_EQ(DecodeErrors(file), "");
+    EXPECT_NEAR(StreamDuration(file, rep.audio ? "a:0" : "v:0"), 8.0, 0.1);
+  }
+  // Both manifests, as a player reads them: picture and sound of one length.
+  for (const char* manifest : {"/manifest.mpd", "/master.m3u8"}) {
+    SCOPED_TRACE(manifest);
+    EXPECT_EQ(DecodeErrors(out + manifest), "");
+    EXPECT_NEAR(StreamDuration(out + manifest, "v:0"), 8.0, 0.1);
+    EXPECT_NEAR(StreamDuration(out + manifest, "a:0"), 8.0, 0.1);
+  }
+  // The held picture is the last one of the source, repeated at 30 fps.
+  const std::string video = Assemble(out, reps[0].id);
+  json::value frames = FfprobeJson(
+      {"-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", video});
+  EXPECT_EQ(frames.at("streams").as_array().at(0).at("nb_read_frames").as_string(), "240");
+  EXPECT_GT(Psnr(video, src,
+                 "[0:v]trim=start=7.9,setpts=PTS-STARTPTS[a];"
+                 "[1:v]trim=start=1.95,setpts=PTS-STARTPTS[b];[a][b]psnr"),
+            40.0);
+}
+
 // ---- hostile input ---------------------------------------------------------
 
 struct Rejection {
@@ -425,6 +467,65 @@ TEST(HostileInputTest, TruncatedMp4) {
   Rejection r = Reject(f);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.code, "truncated_input") << r.message;
+}
+
+TEST(HostileInputTest, ShortPictureFileCutMidwayIsTruncated) {
+  // The same 2 s picture / 8 s sound file, cut off: in the picture (both
+  // streams stop at ~1.5 s) and after it (the sound stops at ~5 s); the
+  // container still declares 8 s.
+  const std::string data = ReadFile(MakeShortPictureClip());
+  for (const size_t tenths : {5, 8}) {
+    SCOPED_TRACE(std::to_string(tenths) + "/10 of the file");
+    const std::string f = TempDir() + "/cut-" + std::to_string(tenths) + ".mp4";
+    WriteFile(f, data.substr(0, data.size() * tenths / 10));
+    Rejection r = Reject(f);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.code, "truncated_input") << r.message;
+    EXPECT_NE(r.message.find("declares 8.0 s"), std::string::npos) << r.message;
+  }
+}
+
+TEST(HostileInputTest, HundredsOfAudioStreamsAreTooManyStreams) {
+  // One short AAC track copied into 300 streams (libav's demuxer used to give
+  // up on the 17th with "Cannot allocate memory").
+  const std::string one = MakeClip(
+      "one-track.mp4", {"-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1", "-f", "lavfi", "-i",
+                        "sine=d=1", "-c:v", "libx264", "-c:a", "aac", "-b:a", "16k"});
+  std::vector<std::string> args = {"-i", one, "-map", "0:v"};
+  for (int i = 0; i < 300; ++i) args.insert(args.end(), {"-map", "0:a"});
+  args.insert(args.end(), {"-c", "copy"});
+  const std::string f = MakeClip("300-tracks.mp4", args);
+  ASSERT_EQ(FfprobeJson({"-show_entries", "stream=index", f}).at("streams").as_array().size(),
+            301u);
+  Rejection r = Reject(f);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.code, "too_many_streams") << r.message;
+  EXPECT_EQ(r.message, "the file has 301 streams (at most 16 accepted)");
+  ProcessResult probe = RunProcess({Binary(), "probe", f});
+  EXPECT_EQ(probe.exit_code, 2);
+  EXPECT_NE(probe.out.find("\"too_many_streams\""), std::string::npos) << probe.out;
+}
+
+TEST(HostileInputTest, GarbageWithAnMp4SignatureGetsOurWordsNotLibavs) {
+  // An ftyp box, then noise: the MP4 demuxer takes it and fails to read it.
+  std::string data(
+      "\0\0\0\x18"
+      "ftypisom\0\0\x02\0isomiso2",
+      24);
+  uint32_t x = 777;
+  for (int i = 0; i < 200000; ++i) data += static_cast<char>((x = x * 1103515245 + 12345) >> 24);
+  const std::string f = TempDir() + "/garbage.mp4";
+  WriteFile(f, data);
+  const std::string out = TempDir() + "/out";
+  ProcessResult run = RunProcess({Binary(), "transcode", "--progress", "json", f, out});
+  EXPECT_EQ(run.exit_code, 2);
+  const json::value verdict = ParseJson(LastLine(run.out));
+  EXPECT_EQ(verdict.at("error").at("code").as_string(), "corrupt_input");
+  EXPECT_EQ(verdict.at("error").at("message").as_string(),
+            "the file is damaged or incomplete and cannot be read as a video");
+  // libav's own words are in the log (stderr), not in the answer.
+  EXPECT_EQ(run.out.find("Invalid data"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("Invalid data found when processing input"), std::string::npos) << run.err;
 }
 
 TEST(HostileInputTest, Mp4WithoutMoov) {

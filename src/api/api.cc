@@ -83,6 +83,7 @@ void Api::RegisterOperations(http::Router& router) { RegisterOpsRoutes(router, M
 void Api::Register(http::Router& router) {
   auto ctx = MakeContext();
   RegisterOpsRoutes(router, ctx);
+  RegisterOpenApiRoutes(router, ctx);
   RegisterUploadRoutes(router, ctx);
   RegisterVideoRoutes(router, ctx);
   RegisterMediaRoutes(router, ctx);

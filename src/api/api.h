@@ -34,6 +34,10 @@ struct ApiConfig {
   std::string web_dist;      // built web UI to serve at / (empty = none)
   // Bearer token /metrics asks for; empty = only loopback clients may scrape.
   std::string metrics_token;
+  // Other places the web UI loads media from or uploads to (CDN_BASE_URL,
+  // the S3 endpoint browsers reach), as URLs: its Content-Security-Policy
+  // allows their origins.
+  std::vector<std::string> content_urls;
 };
 
 // One dependency /readyz reports on: `check` answers whether it works now.

@@ -48,11 +48,17 @@ std::variant<Video, http::Response> LoadVideo(const Context& ctx, const http::Re
 std::string SignUpload(const std::string& secret, const std::string& id, const std::string& content_type,
                        int64_t size, int64_t expires);
 
+// The web UI page's Content-Security-Policy: its own scripts only, media
+// and connections to this server (`request_base`, also as ws/wss for
+// Socket.IO), cfg.content_urls' origins and blob: (MSE), no framing.
+std::string ContentSecurityPolicy(const ApiConfig& cfg, const std::string& request_base);
+
 void RegisterUploadRoutes(http::Router& router, const ContextPtr& ctx);   // upload_routes.cc
 void RegisterVideoRoutes(http::Router& router, const ContextPtr& ctx);    // video_routes.cc
 void RegisterMediaRoutes(http::Router& router, const ContextPtr& ctx);    // media_routes.cc
 void RegisterWebhookRoutes(http::Router& router, const ContextPtr& ctx);  // webhook_routes.cc
 void RegisterStaticFiles(http::Router& router, const ContextPtr& ctx);    // static_files.cc
 void RegisterOpsRoutes(http::Router& router, const ContextPtr& ctx);      // ops_routes.cc
+void RegisterOpenApiRoutes(http::Router& router, const ContextPtr& ctx);  // openapi_routes.cc
 
 }  // namespace vs::api

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/api_internal.h"
 #include "api/api_util.h"
 #include "db/repository.h"
 #include "resilience/circuit_breaker.h"
@@ -12,7 +13,8 @@ namespace {
 
 TEST(ApiTest, TiersFollowTheOriginalTable) {
   EXPECT_EQ(TierFor("POST", "/api/upload/generate-presigned-url"), "upload");
-  EXPECT_EQ(TierFor("PUT", "/upload/abc"), "upload");
+  EXPECT_EQ(TierFor("PUT", "/upload/abc"), "transfer");
+  EXPECT_EQ(TierFor("POST", "/api/upload/confirm/abc"), "transfer");
   EXPECT_EQ(TierFor("POST", "/api/webhook/processing-complete"), "webhook");
   EXPECT_EQ(TierFor("GET", "/api/videos/search"), "search");
   EXPECT_EQ(TierFor("GET", "/api/videos/abc/status"), "status");
@@ -54,6 +56,7 @@ TEST(ApiTest, StatusFollowsTheErrorKind) {
   EXPECT_EQ(StatusFor(ErrorKind::kTooLarge), 413);
   EXPECT_EQ(StatusFor(ErrorKind::kUnavailable), 503);
   EXPECT_EQ(StatusFor(ErrorKind::kInternal), 500);
+  EXPECT_EQ(StatusFor(ErrorKind::kInsufficientStorage), 507);
 }
 
 TEST(ApiTest, UnavailableDependenciesAnswer503WithRetryAfter) {
@@ -88,6 +91,76 @@ TEST(ApiTest, InternalErrorsHideTheirDetails) {
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body, http::ErrorJson("internal", "internal error; please retry"));
   EXPECT_TRUE(r.headers.Get("Retry-After").empty());
+  EXPECT_EQ(r.log_note, "encoder_error: libx264 exploded at /tmp/x") << "the cause goes to the access log";
+}
+
+// A full disk (the local store's ENOSPC, SQLite's SQLITE_FULL) is 507 with a
+// message a person can act on; the errno text stays in the log.
+TEST(ApiTest, AFullDiskAnswers507AndLogsItsCause) {
+  auto r = FromError(store::StorageFull("write: No space left on device"));
+  EXPECT_EQ(r.status, 507);
+  EXPECT_EQ(r.body, http::ErrorJson("insufficient_storage",
+                                    "the server's storage is full; nothing was stored. Try again later"));
+  EXPECT_EQ(r.headers.Get("Retry-After"), "60");
+  EXPECT_EQ(r.log_note, "insufficient_storage: write: No space left on device");
+  EXPECT_TRUE(FromError(MakeError(ErrorKind::kInvalid, "invalid_field", "x")).log_note.empty())
+      << "client errors are not logged as causes";
+}
+
+http::Request JsonRequest(std::string content_type, std::string body) {
+  http::Request req;
+  if (!content_type.empty()) req.headers.Set("Content-Type", std::move(content_type));
+  req.body = std::move(body);
+  return req;
+}
+
+TEST(ApiTest, JsonBodiesNeedTheJsonContentType) {
+  EXPECT_TRUE(IsJsonContentType("application/json"));
+  EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=utf-8"));
+  EXPECT_TRUE(IsJsonContentType(" application/json ;charset=UTF-8"));
+  EXPECT_FALSE(IsJsonContentType(""));
+  EXPECT_FALSE(IsJsonContentType("text/plain"));
+  EXPECT_FALSE(IsJsonContentType("application/jsonp"));
+  EXPECT_FALSE(IsJsonContentType("application/x-www-form-urlencoded"));
+  for (const char* type : {"text/plain", "", "multipart/form-data; boundary=x"}) {
+    auto r = JsonBody(JsonRequest(type, R"({"title":"x"})"), {"title"});
+    ASSERT_TRUE(std::holds_alternative<http::Response>(r)) << type;
+    EXPECT_EQ(std::get<http::Response>(r).status, 415) << type;
+    EXPECT_EQ(std::get<http::Response>(r).body,
+              http::ErrorJson("unsupported_media_type", "send the body as Content-Type: application/json"));
+  }
+}
+
+TEST(ApiTest, JsonBodiesNameTheFirstUnknownField) {
+  auto ok = JsonBody(JsonRequest("application/json; charset=utf-8", R"({"title":"x","description":""})"),
+                     {"title", "description"});
+  ASSERT_TRUE(std::holds_alternative<json::object>(ok));
+  EXPECT_EQ(std::get<json::object>(ok).size(), 2u);
+  auto unknown = JsonBody(JsonRequest("application/json", R"({"title":"x","status":"READY"})"), {"title"});
+  ASSERT_TRUE(std::holds_alternative<http::Response>(unknown));
+  EXPECT_EQ(std::get<http::Response>(unknown).status, 400);
+  EXPECT_EQ(std::get<http::Response>(unknown).body, http::ErrorJson("invalid_field", "unknown field: status"));
+  auto bad = JsonBody(JsonRequest("application/json", "[1]"), {"title"});
+  ASSERT_TRUE(std::holds_alternative<http::Response>(bad));
+  EXPECT_EQ(std::get<http::Response>(bad).status, 400);
+}
+
+TEST(ApiTest, ThePagePolicyAllowsItsOwnScriptsAndTheMediaOrigins) {
+  ApiConfig cfg;
+  const std::string plain = ContentSecurityPolicy(cfg, "http://localhost:8080");
+  EXPECT_NE(plain.find("script-src 'self';"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("media-src 'self' blob:;"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("connect-src 'self' ws://localhost:8080;"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("frame-ancestors 'none'"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("unsafe-eval"), std::string::npos) << plain;
+  cfg.content_urls = {"https://cdn.example.com/videos/", "http://127.0.0.1:4569"};
+  const std::string cdn = ContentSecurityPolicy(cfg, "https://vs.example.com");
+  EXPECT_NE(cdn.find("connect-src 'self' wss://vs.example.com https://cdn.example.com https://*.cdn.example.com "
+                     "http://127.0.0.1:4569 http://*.127.0.0.1:4569;"),
+            std::string::npos)
+      << cdn;
+  EXPECT_NE(cdn.find("media-src 'self' blob: https://cdn.example.com"), std::string::npos) << cdn;
+  EXPECT_NE(cdn.find("img-src 'self' data: blob: https://cdn.example.com"), std::string::npos) << cdn;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "api/api_util.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "core/json_text.h"
@@ -36,6 +38,41 @@ http::Response Fail(int status, const std::string& code, const std::string& mess
   return r;
 }
 
+namespace {
+
+http::Response AnswerFor(const Error& e) {
+  const int status = StatusFor(e.kind);
+  switch (e.kind) {
+    case ErrorKind::kUnavailable: {
+      // A dependency that is down (or being given a rest by its breaker) is
+      // a passing condition: 503 tells clients and load balancers to come
+      // back. The breaker's message is written for clients; an adapter's
+      // names hosts and queries, so it stays in the log.
+      auto r = Fail(status, "unavailable",
+                    e.code == resilience::kCircuitOpen
+                        ? e.message
+                        : "a storage dependency is unavailable; please retry");
+      r.headers.Set("Retry-After", "5");
+      return r;
+    }
+    case ErrorKind::kInsufficientStorage: {
+      // Full, not down: the request may work once space is freed, or with a
+      // smaller file; nothing is wrong with the request itself.
+      auto r = Fail(status, "insufficient_storage",
+                    "the server's storage is full; nothing was stored. Try again later");
+      r.headers.Set("Retry-After", "60");
+      return r;
+    }
+    case ErrorKind::kInternal:
+      return Fail(status, "internal", "internal error; please retry");
+    default:
+      // The caller's own mistake: its code and message say what to fix.
+      return Fail(status, e.code, e.message);
+  }
+}
+
+}  // namespace
+
 int StatusFor(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kInvalid:
@@ -52,31 +89,18 @@ int StatusFor(ErrorKind kind) {
       return 503;
     case ErrorKind::kInternal:
       return 500;
+    case ErrorKind::kInsufficientStorage:
+      return 507;
   }
   return 500;
 }
 
 http::Response FromError(const Error& e) {
-  const int status = StatusFor(e.kind);
-  switch (e.kind) {
-    case ErrorKind::kUnavailable: {
-      // A dependency that is down (or being given a rest by its breaker) is
-      // a passing condition: 503 tells clients and load balancers to come
-      // back. The breaker's message is written for clients; an adapter's
-      // names hosts and queries, so it stays in the log.
-      auto r = Fail(status, "unavailable",
-                    e.code == resilience::kCircuitOpen
-                        ? e.message
-                        : "a storage dependency is unavailable; please retry");
-      r.headers.Set("Retry-After", "5");
-      return r;
-    }
-    case ErrorKind::kInternal:
-      return Fail(status, "internal", "internal error; please retry");
-    default:
-      // The caller's own mistake: its code and message say what to fix.
-      return Fail(status, e.code, e.message);
-  }
+  http::Response r = AnswerFor(e);
+  // The words clients do not get (paths, hosts, errno text) go to the
+  // access log with the request.
+  if (r.status >= 500) r.log_note = e.code + ": " + e.message;
+  return r;
 }
 
 Result<json::object> ParseObject(const std::string& body) {
@@ -90,6 +114,29 @@ Result<json::object> ParseObject(const std::string& body) {
   if (!v.is_object())
     return MakeError(ErrorKind::kInvalid, "invalid_json", "the request body must be a JSON object");
   return std::move(v.as_object());
+}
+
+bool IsJsonContentType(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  return media.size() == kJson.size() &&
+         std::equal(media.begin(), media.end(), kJson.begin(),
+                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
+std::variant<json::object, http::Response> JsonBody(const http::Request& req,
+                                                    std::initializer_list<std::string_view> allowed) {
+  if (!IsJsonContentType(req.headers.Get("Content-Type")))
+    return Fail(415, "unsupported_media_type", "send the body as Content-Type: application/json");
+  auto body = ParseObject(req.body);
+  if (!body.ok()) return FromError(body.error());
+  for (const auto& field : *body) {
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(field.key())) == allowed.end())
+      return Fail(400, "invalid_field", "unknown field: " + std::string(field.key()));
+  }
+  return std::move(*body);
 }
 
 size_t Utf8Length(const std::string& s) {

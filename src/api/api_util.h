@@ -2,8 +2,11 @@
 // body parsing and validation. Internal to the api module.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include <boost/json.hpp>
 
@@ -25,12 +28,23 @@ http::Response Fail(int status, const std::string& code, const std::string& mess
 // The HTTP status for an error of `kind` (the one place that decides it).
 int StatusFor(ErrorKind kind);
 // The answer for an error, by its kind: unavailable -> 503 "unavailable"
-// with Retry-After; internal -> 500 "internal" (details stay in the log);
-// any other kind -> StatusFor(kind) with the error's own code and message.
+// with Retry-After; insufficient_storage -> 507 "insufficient_storage" with
+// Retry-After; internal -> 500 "internal"; any other kind -> StatusFor(kind)
+// with the error's own code and message. Every 5xx carries the error's own
+// code and message in log_note, for the access log.
 http::Response FromError(const Error& e);
 
 // The request body as a JSON object, or a 400 response saying what is wrong.
 Result<json::object> ParseObject(const std::string& body);
+
+// True for "application/json", with or without parameters ("; charset=utf-8").
+bool IsJsonContentType(std::string_view content_type);
+// The body of a JSON request (POST/PUT) as an object whose fields are all
+// named in `allowed` (the endpoint's declaration of what it reads), or the
+// refusal: 415 unsupported_media_type unless the Content-Type is JSON, 400
+// invalid_json, or 400 invalid_field "unknown field: <name>".
+std::variant<json::object, http::Response> JsonBody(const http::Request& req,
+                                                    std::initializer_list<std::string_view> allowed);
 
 // Optional string field: missing or null -> nullopt; wrong type or length
 // outside [min_len, max_len] (in characters) -> invalid_field error.

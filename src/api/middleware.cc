@@ -43,16 +43,19 @@ void AddCorsHeaders(const ApiConfig& cfg, http::Response& resp) {
 
 std::string AccessLine(const Clock& clock, const http::Request& req, const http::Response& resp, double ms) {
   std::string line;
-  json_text::Object(line)
-      .String("time", IsoTime(clock.NowMs()))
-      .String("level", resp.status >= 500 ? "error" : "info")
-      .String("msg", "request")
-      .String("method", req.method)
-      .String("path", req.path)
-      .Int("status", resp.status)
-      .Number("durationMs", std::round(ms * 100) / 100)
-      .String("requestId", req.request_id)
-      .String("client", req.remote_addr);
+  {
+    json_text::Object o(line);
+    o.String("time", IsoTime(clock.NowMs()))
+        .String("level", resp.status >= 500 ? "error" : "info")
+        .String("msg", "request")
+        .String("method", req.method)
+        .String("path", req.path)
+        .Int("status", resp.status)
+        .Number("durationMs", std::round(ms * 100) / 100)
+        .String("requestId", req.request_id)
+        .String("client", req.remote_addr);
+    if (!resp.log_note.empty()) o.String("error", resp.log_note);  // the cause behind a 5xx
+  }
   return line;
 }
 
@@ -60,7 +63,11 @@ std::string AccessLine(const Clock& clock, const http::Request& req, const http:
 
 std::string TierFor(const std::string& method, const std::string& path) {
   auto starts = [&](const char* p) { return path.rfind(p, 0) == 0; };
-  if (starts("/api/upload/") || (method == "PUT" && starts("/upload/"))) return "upload";
+  // One upload counts once against "upload": its presign. The PUT of its
+  // bytes and its confirmation only work for a video a counted presign made,
+  // so they have a tier of their own ("transfer") sized for retries.
+  if (starts("/api/upload/confirm/") || (method == "PUT" && starts("/upload/"))) return "transfer";
+  if (starts("/api/upload/")) return "upload";
   if (starts("/api/webhook/")) return "webhook";
   if (starts("/api/videos/search")) return "search";
   if (starts("/media/") || path.find("/segments/") != std::string::npos ||

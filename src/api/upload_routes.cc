@@ -6,6 +6,7 @@
 
 #include "api/api_internal.h"
 #include "api/api_util.h"
+#include "api/display_name.h"
 #include "core/hmac.h"
 #include "core/ids.h"
 #include "core/time_format.h"
@@ -100,8 +101,9 @@ std::variant<UploadRequest, http::Response> ParseFile(const json::object& body, 
   auto name = StringField(body, "fileName", 1, 255);
   if (!name.ok()) return FromError(name.error());
   if (!*name) return Fail(400, "invalid_field", "fileName is required");
-  if (HasControlChars(**name, false))
-    return Fail(400, "invalid_field", "fileName must not contain control characters");
+  // Stored and shown, never used as a path: kept in a form that is safe to
+  // show rather than refused (a browser sends whatever the file is called).
+  const std::string file_name = DisplayFileName(**name);
   auto type = StringField(body, "fileType", 0, 100);
   if (!type.ok()) return FromError(type.error());
   auto size = IntField(body, "fileSize");
@@ -111,12 +113,12 @@ std::variant<UploadRequest, http::Response> ParseFile(const json::object& body, 
     return Fail(413, "file_too_large",
                 "files up to " + std::to_string(cfg.max_upload_bytes) + " bytes are accepted");
   }
-  const std::string mime = ResolveType(type->value_or(""), **name);
+  const std::string mime = ResolveType(type->value_or(""), file_name);
   if (mime.empty()) {
     return Fail(400, "unsupported_type",
                 "only MP4, MOV, AVI, WebM, Ogg and MKV videos are accepted");
   }
-  return UploadRequest{**name, mime, **size, "", ""};
+  return UploadRequest{file_name, mime, **size, "", ""};
 }
 
 // Adds the title (the file name without its extension when absent) and the
@@ -139,12 +141,13 @@ std::optional<http::Response> ParseText(const json::object& body, UploadRequest&
 }
 
 http::Response Presign(const Context& ctx, http::Request& req) {
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return FromError(body.error());
-  auto parsed = ParseFile(*body, ctx.cfg);
+  auto body = JsonBody(req, {"fileName", "fileType", "fileSize", "title", "description"});
+  if (auto* r = std::get_if<http::Response>(&body)) return std::move(*r);
+  const json::object& fields = std::get<json::object>(body);
+  auto parsed = ParseFile(fields, ctx.cfg);
   if (auto* r = std::get_if<http::Response>(&parsed)) return std::move(*r);
   UploadRequest& u = std::get<UploadRequest>(parsed);
-  if (auto refused = ParseText(*body, u)) return std::move(*refused);
+  if (auto refused = ParseText(fields, u)) return std::move(*refused);
   auto v = ctx.svc.CreateUpload(u.title, u.description, u.file_name, u.mime, u.size);
   if (!v.ok()) return FromError(v.error());
   const int64_t expires = ctx.clock.NowMs() / 1000 + ctx.cfg.presign_ttl_s;
@@ -164,6 +167,23 @@ http::Response Presign(const Context& ctx, http::Request& req) {
                     {"method", "PUT"},
                     {"headers", json::object{{"Content-Type", u.mime}}}};
   return Ok(std::move(data), "upload URL created", 201);
+}
+
+// A header of the PUT that would change how the object is stored or served
+// if a store honoured it, and that the URL did not sign (it signs only the
+// Content-Type and size): any x-amz-* (ACL, metadata, storage class,
+// encryption...), and the representation headers an object store keeps and
+// serves back (Content-Encoding, Content-Disposition, Content-Language,
+// Expires). Headers browsers add by themselves (Cache-Control and Pragma
+// when DevTools disables the cache, Origin, Accept-*) change nothing.
+std::optional<std::string> UnsignedHeader(const http::Headers& headers) {
+  for (const auto& [name, value] : headers.items()) {
+    const std::string n = Lower(name);
+    if (n.starts_with("x-amz-") || n == "content-encoding" || n == "content-disposition" ||
+        n == "content-language" || n == "expires")
+      return name;
+  }
+  return std::nullopt;
 }
 
 // Checks the upload URL's signature, expiry and Content-Type; on success
@@ -187,6 +207,8 @@ std::optional<http::Response> CheckGrant(const Context& ctx, const http::Request
   const std::string ct(req.headers.Get("Content-Type"));
   if (Lower(ct) != Lower(*type))
     return Fail(403, "content_type_mismatch", "Content-Type must be " + *type + " as signed");
+  if (auto name = UnsignedHeader(req.headers))
+    return Fail(403, "unsigned_header", "this upload URL was not signed for the header " + *name);
   return std::nullopt;
 }
 
@@ -204,6 +226,8 @@ std::variant<http::Response, std::unique_ptr<http::BodySink>> Upload(const Conte
   if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
   if ((**v).status != VideoStatus::kUploading)
     return Fail(409, "already_uploaded", "this video is no longer waiting for its file");
+  // Refused before a byte is read, rather than after filling the disk.
+  if (Status room = ctx.svc.CheckRoomFor(static_cast<uint64_t>(size)); !room.ok()) return FromError(room.error());
   auto w = ctx.svc.OpenSourceWriter(id);
   if (!w.ok()) return FromError(w.error());
   return std::unique_ptr<http::BodySink>(new UploadSink(std::move(*w), size, id));

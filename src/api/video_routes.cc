@@ -93,11 +93,12 @@ http::Response Status(const Context& ctx, http::Request& req) {
 http::Response Update(const Context& ctx, http::Request& req) {
   const std::string id = req.Param("id");
   if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
-  auto body = ParseObject(req.body);
-  if (!body.ok()) return FromError(body.error());
-  auto title = StringField(*body, "title", 1, 200);
+  auto body = JsonBody(req, {"title", "description"});
+  if (auto* r = std::get_if<http::Response>(&body)) return std::move(*r);
+  const json::object& fields = std::get<json::object>(body);
+  auto title = StringField(fields, "title", 1, 200);
   if (!title.ok()) return FromError(title.error());
-  auto description = StringField(*body, "description", 0, 5000);
+  auto description = StringField(fields, "description", 0, 5000);
   if (!description.ok()) return FromError(description.error());
   if (!*title && !*description)
     return Fail(400, "invalid_field", "give a title and/or a description to change");

@@ -56,6 +56,9 @@ class GuardedNotifications final : public db::NotificationRepository, Guard {
   Result<Page<Notification>> List(int limit, const std::string& cursor, const std::string& v) override {
     return Run([&] { return in_.List(limit, cursor, v); });
   }
+  Result<bool> RecordDelivery(const std::string& id, int64_t now_ms) override {
+    return Run([&] { return in_.RecordDelivery(id, now_ms); });
+  }
 
  private:
   db::NotificationRepository& in_;
@@ -118,6 +121,8 @@ class GuardedStore final : public store::ObjectStore, Guard {
   }
   // Readiness asks the store itself, also while the breaker is open.
   Status Check() override { return in_.Check(); }
+  // A statvfs: local and cheap, nothing to guard.
+  std::optional<uint64_t> FreeBytes() override { return in_.FreeBytes(); }
 
  private:
   store::ObjectStore& in_;
@@ -125,6 +130,9 @@ class GuardedStore final : public store::ObjectStore, Guard {
 
 }  // namespace
 
+// A full disk (kInsufficientStorage) is not among them: the store and the
+// database still answer, and fail-fast for a minute would outlast the
+// moment space is freed.
 bool IsInfrastructureFailure(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
 
 GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,

@@ -13,13 +13,19 @@ class FlakyStore final : public store::ObjectStore {
  public:
   explicit FlakyStore(store::ObjectStore& in) : in_(in) {}
   bool broken = false;
+  bool full = false;  // ENOSPC, as the local store reports it
   int calls = 0;
   Result<store::ObjectInfo> Stat(const std::string& k) override {
     ++calls;
     if (broken) return store::StoreError("disk on fire");
+    if (full) return store::StorageFull("create temporary object: No space left on device");
     return in_.Stat(k);
   }
-  Result<std::unique_ptr<store::ObjectWriter>> OpenWriter(const std::string& k) override { return in_.OpenWriter(k); }
+  Result<std::unique_ptr<store::ObjectWriter>> OpenWriter(const std::string& k) override {
+    if (full) return store::StorageFull("create temporary object: No space left on device");
+    return in_.OpenWriter(k);
+  }
+  std::optional<uint64_t> FreeBytes() override { return full ? 1000 : 1ULL << 40; }
   Status PutFile(const std::string& k, const std::string& p, bool m) override { return in_.PutFile(k, p, m); }
   Result<std::string> FetchToFile(const std::string& k, const std::string& s) override { return in_.FetchToFile(k, s); }
   Result<std::vector<std::string>> List(const std::string& p) override { return in_.List(p); }
@@ -108,9 +114,31 @@ TEST_F(GuardedStoreTest, ForwardsReadsSigningAndReadiness) {
   EXPECT_TRUE(guarded->Check().ok());
 }
 
+// A full disk is not an outage: the breaker stays closed however often it
+// happens, so writes work again the moment space is freed (issue 11, item 5).
+TEST_F(GuardedStoreTest, AFullDiskNeverOpensTheBreaker) {
+  flaky.full = true;
+  EXPECT_EQ(guarded->FreeBytes(), 1000u);
+  for (int i = 0; i < 20; ++i) {
+    auto w = guarded->OpenWriter("raw/x/source");
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.error().kind, ErrorKind::kInsufficientStorage);
+    EXPECT_EQ(guarded->Stat("raw/x/source").error().code, store::kStorageFull);
+  }
+  EXPECT_EQ(breaker->state(), resilience::BreakerState::kClosed);
+  flaky.full = false;
+  auto w = guarded->OpenWriter("raw/x/source");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE((*w)->Write("abc", 3).ok());
+  EXPECT_TRUE((*w)->Commit().ok());
+  EXPECT_TRUE(guarded->Stat("raw/x/source").ok());
+}
+
 TEST(GuardedAdaptersTest, ClassifiesFailures) {
   EXPECT_TRUE(IsInfrastructureFailure(db::DbError("")));
   EXPECT_TRUE(IsInfrastructureFailure(store::StoreError("")));
+  EXPECT_FALSE(IsInfrastructureFailure(store::StorageFull("")));
+  EXPECT_FALSE(IsInfrastructureFailure(db::DbFull("sqlite: database or disk is full")));
   EXPECT_FALSE(IsInfrastructureFailure(MakeError(ErrorKind::kNotFound, store::kNotFound, "")));
   EXPECT_FALSE(IsInfrastructureFailure(MakeError(ErrorKind::kInvalid, db::kBadCursor, "")));
 }

@@ -45,6 +45,14 @@ std::string SelfPath() {
   return ec ? "visionsync" : p.string();
 }
 
+// The S3 endpoint browsers upload to (presigned PUTs); "" without S3. As
+// the store builds it: the public endpoint, else the endpoint, else AWS's.
+std::string S3BrowserEndpoint(const S3Config& s3) {
+  if (s3.bucket.empty()) return "";
+  if (!s3.public_endpoint.empty()) return s3.public_endpoint;
+  return s3.endpoint.empty() ? "https://s3." + s3.region + ".amazonaws.com" : s3.endpoint;
+}
+
 void SetupLogging(const std::string& level) {
   spdlog::set_pattern("%v");
   spdlog::set_level(spdlog::level::from_str(level));
@@ -114,7 +122,8 @@ struct Core {
     guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(), breakers[0]);
     guarded_store = GuardStore(*store, breakers[1]);
     svc = std::make_unique<service::VideoService>(*guarded_db.videos, *guarded_db.notifications, *guarded_store, bus,
-                                                  clock, service::UrlConfig{cfg.public_url, cfg.cdn_base_url});
+                                                  clock, service::UrlConfig{cfg.public_url, cfg.cdn_base_url},
+                                                  guarded_db.jobs.get());
     return {};
   }
 
@@ -279,6 +288,8 @@ int RunServe(bool with_workers) {
   ac.trust_proxy = cfg.trust_proxy;
   ac.web_dist = cfg.web_dist;
   ac.metrics_token = cfg.metrics_token;
+  for (const std::string& url : {cfg.cdn_base_url, S3BrowserEndpoint(cfg.s3)})
+    if (!url.empty()) ac.content_urls.push_back(url);
   if (ac.web_dist.empty()) {
     const fs::path guess = fs::path(SelfPath()).parent_path().parent_path() / "web" / "dist";
     std::error_code ec;

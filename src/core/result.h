@@ -26,6 +26,9 @@ enum class ErrorKind {
   kTooLarge,     // the input exceeds a size limit
   kForbidden,    // the caller may not do this
   kInternal,     // anything else: a bug or an unexpected failure
+  // The storage (disk, database file) is full: not an outage, so it never
+  // trips a breaker; writes work again as soon as space is freed.
+  kInsufficientStorage,
 };
 
 // "invalid", "not_found", ... (for logs and tests, not the wire).
@@ -45,6 +48,8 @@ constexpr std::string_view ToString(ErrorKind kind) {
       return "forbidden";
     case ErrorKind::kInternal:
       return "internal";
+    case ErrorKind::kInsufficientStorage:
+      return "insufficient_storage";
   }
   return "internal";
 }

@@ -179,6 +179,8 @@ Result<PgResult> PgConn::Exec(std::string_view sql, const PgParams& params) {
     message = OneLine(PQerrorMessage(conn_));
   }
   if (broken()) message += " (connection lost; it is re-established on a later call)";
+  // disk_full: the server is up but cannot grow (ErrorKind::kInsufficientStorage).
+  if (last_sqlstate_ == "53100") return DbFull("postgres: " + message);
   return DbError("postgres: " + message);
 }
 

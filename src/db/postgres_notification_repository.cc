@@ -53,4 +53,16 @@ Result<Page<Notification>> PgNotificationRepository::List(int limit, const std::
   });
 }
 
+Result<bool> PgNotificationRepository::RecordDelivery(const std::string& delivery_id, int64_t now_ms) {
+  PgParams prune;
+  prune.Int(now_ms - kDeliveryRetentionMs);
+  PgParams p;
+  p.Text(delivery_id).Int(now_ms);
+  return pool_.Run([&](PgConn& c) -> Result<bool> {
+    VS_TRY(c.Exec(kDeliveryPruneSql, prune));
+    VS_ASSIGN_OR_RETURN(PgResult r, c.Exec(kDeliveryInsertSql, p));
+    return r.affected() == 1;
+  });
+}
+
 }  // namespace vs::db::internal

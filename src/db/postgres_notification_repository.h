@@ -17,6 +17,7 @@ class PgNotificationRepository final : public NotificationRepository {
                            const std::string& message) override;
   Result<Page<Notification>> List(int limit, const std::string& cursor,
                                   const std::string& video_id) override;
+  Result<bool> RecordDelivery(const std::string& delivery_id, int64_t now_ms) override;
 
  private:
   PgPool& pool_;

@@ -105,6 +105,14 @@ const PgMigration kV3 = {{
     "ALTER TABLE jobs ADD COLUMN source_etag text NOT NULL DEFAULT ''",
 }};
 
+// v4: the webhook deliveries received, by their senders' ids, so that a
+// replayed or retried delivery is applied once (RecordDelivery); rows older
+// than a day are pruned by the writers.
+const PgMigration kV4 = {{
+    "CREATE TABLE webhook_deliveries (id text PRIMARY KEY, received_at_ms bigint NOT NULL)",
+    "CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at_ms)",
+}};
+
 Error NewerSchema(int found, int known) {
   return DbError("database schema version " + std::to_string(found) +
                  " is newer than this binary supports (" + std::to_string(known) + ")");
@@ -156,7 +164,7 @@ Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations)
 }  // namespace
 
 const std::vector<PgMigration>& PostgresMigrations() {
-  static const std::vector<PgMigration> kMigrations = {kV1, kV2, kV3};
+  static const std::vector<PgMigration> kMigrations = {kV1, kV2, kV3, kV4};
   return kMigrations;
 }
 

@@ -27,6 +27,12 @@ inline Error DbError(std::string message) {
   return MakeError(ErrorKind::kUnavailable, kDbError, std::move(message));
 }
 
+// The database's disk is full (SQLITE_FULL, PostgreSQL's disk_full): not an
+// outage, so it trips no breaker; "insufficient_storage".
+inline Error DbFull(std::string message) {
+  return MakeError(ErrorKind::kInsufficientStorage, "insufficient_storage", std::move(message));
+}
+
 struct ListQuery {
   std::optional<VideoStatus> status;  // filter
   std::string search;                 // full-text over title, description, file name
@@ -88,7 +94,17 @@ class NotificationRepository {
   // Newest first; video_id empty = all videos.
   virtual Result<Page<Notification>> List(int limit, const std::string& cursor,
                                           const std::string& video_id) = 0;
+
+  // Webhook deliveries received (their senders' ids, under a UNIQUE key):
+  // true when `delivery_id` is new and is now recorded, false when it was
+  // recorded before (a replay or a retry: apply nothing). Ids recorded more
+  // than kDeliveryRetentionMs before `now_ms` are pruned on the way.
+  virtual Result<bool> RecordDelivery(const std::string& delivery_id, int64_t now_ms) = 0;
 };
+
+// How long a webhook delivery id is remembered: far beyond the signature's
+// 5-minute window, and any sender's retry schedule worth following.
+inline constexpr int64_t kDeliveryRetentionMs = 24LL * 3600 * 1000;
 
 // What the queue holds, for metrics and the stuck-job watch.
 struct JobStats {

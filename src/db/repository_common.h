@@ -51,6 +51,13 @@ inline constexpr const char* kJobStatsSql =
     "COALESCE(SUM(CASE WHEN state = 'running' AND lease_expires_ms <= $1 THEN 1 ELSE 0 END), 0) "
     "FROM jobs GROUP BY state";
 
+// Webhook deliveries (RecordDelivery), in PostgreSQL's notation as above.
+// $1 id, $2 now: inserts nothing when the id was recorded before.
+inline constexpr const char* kDeliveryInsertSql =
+    "INSERT INTO webhook_deliveries (id, received_at_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+// $1 the oldest time kept.
+inline constexpr const char* kDeliveryPruneSql = "DELETE FROM webhook_deliveries WHERE received_at_ms < $1";
+
 // Long search input costs tokenizer time and yields pointless AND chains.
 inline constexpr size_t kMaxSearchBytes = 512;
 inline constexpr size_t kMaxSearchTokens = 16;

@@ -114,6 +114,30 @@ class RepositoryContractTest : public ::testing::TestWithParam<Adapter> {
   VideoRepository& videos() { return db_->videos(); }
   JobQueue& jobs() { return db_->jobs(); }
 
+  // Closes the database and leaves a fresh store migrated to `version` only,
+  // as an older binary left it; `latest` = the version this binary reaches.
+  void CloseAndMigrateAFreshStoreTo(size_t version, size_t* latest) {
+    db_.reset();
+    if (GetParam() == Adapter::kSqlite) {
+      path_ = (fs::path(dir_) / ("v" + std::to_string(version) + ".db")).string();
+      sqlite3* raw = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
+      const auto& all = internal::SqliteMigrations();
+      auto v = internal::Migrate(raw, {all.begin(), all.begin() + static_cast<long>(version)});
+      sqlite3_close(raw);
+      ASSERT_TRUE(v.ok() && *v == static_cast<int>(version));
+      *latest = all.size();
+    } else {
+      url_ = test::FreshPostgresDatabase();
+      auto conn = internal::ConnectPg(url_, PostgresOptions{});
+      ASSERT_TRUE(conn.ok()) << conn.error().message;
+      const auto& all = internal::PostgresMigrations();
+      auto v = internal::MigratePostgres(**conn, {all.begin(), all.begin() + static_cast<long>(version)});
+      ASSERT_TRUE(v.ok() && *v == static_cast<int>(version));
+      *latest = all.size();
+    }
+  }
+
   void Create(const Video& v) {
     Status s = videos().Create(v);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -1104,26 +1128,8 @@ TEST_P(RepositoryContractTest, ReopenKeepsDataAndSchemaVersion) {
 TEST_P(RepositoryContractTest, MigratingAVersion2DatabaseKeepsItsJobsWithoutAnEtag) {
   // A store at schema version 2 (before jobs.source_etag), left by an older
   // binary with one queued job.
-  db_.reset();
   size_t latest = 0;
-  if (GetParam() == Adapter::kSqlite) {
-    path_ = (fs::path(dir_) / "v2.db").string();
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &raw), SQLITE_OK);
-    const auto& all = internal::SqliteMigrations();
-    auto v = internal::Migrate(raw, {all.begin(), all.begin() + 2});
-    sqlite3_close(raw);
-    ASSERT_TRUE(v.ok() && *v == 2);
-    latest = all.size();
-  } else {
-    url_ = test::FreshPostgresDatabase();
-    auto conn = internal::ConnectPg(url_, PostgresOptions{});
-    ASSERT_TRUE(conn.ok()) << conn.error().message;
-    const auto& all = internal::PostgresMigrations();
-    auto v = internal::MigratePostgres(**conn, {all.begin(), all.begin() + 2});
-    ASSERT_TRUE(v.ok() && *v == 2);
-    latest = all.size();
-  }
+  ASSERT_NO_FATAL_FAILURE(CloseAndMigrateAFreshStoreTo(2, &latest));
   const std::string t0 = std::to_string(kT0);
   Query("INSERT INTO videos (id, title, status, created_at_ms, updated_at_ms) VALUES ('" + Id(1) +
         "', 'old', 'UPLOADED', " + t0 + ", " + t0 + ")");
@@ -1143,6 +1149,41 @@ TEST_P(RepositoryContractTest, MigratingAVersion2DatabaseKeepsItsJobsWithoutAnEt
   Create(MakeVideo(Id(2), "new", kT0));
   ASSERT_TRUE((*videos().ConfirmUpload(Id(2), "\"e2\""))->enqueued);
   EXPECT_EQ(Latest(Id(2))->source_etag, "\"e2\"");
+}
+
+TEST_P(RepositoryContractTest, MigratingAVersion3DatabaseAddsTheDeliveryLog) {
+  // A store at schema version 3 (before webhook_deliveries) with a video.
+  size_t latest = 0;
+  ASSERT_NO_FATAL_FAILURE(CloseAndMigrateAFreshStoreTo(3, &latest));
+  Query("INSERT INTO videos (id, title, status, created_at_ms, updated_at_ms) VALUES ('" + Id(1) +
+        "', 'old', 'PROCESSING', 1, 1)");
+
+  db_ = OpenDb();
+  ASSERT_NE(db_, nullptr);
+  EXPECT_EQ(db_->schema_version(), static_cast<int>(latest));
+  EXPECT_EQ((*videos().Get(Id(1)))->status, VideoStatus::kProcessing) << "the data stays";
+  EXPECT_TRUE(*db_->notifications().RecordDelivery("delivery:first", kT0));
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM webhook_deliveries"), "1");
+}
+
+// Webhook deliveries are recorded once under a unique key (issue 11, item
+// 2): the first caller gets true, every later one false, also across
+// connections; ids older than a day are pruned by the next record.
+TEST_P(RepositoryContractTest, RecordDeliveryAnswersTrueOnceAndPrunesOldIds) {
+  NotificationRepository& n = db_->notifications();
+  EXPECT_TRUE(*n.RecordDelivery("delivery:a", kT0));
+  EXPECT_FALSE(*n.RecordDelivery("delivery:a", kT0 + 1000)) << "a replay";
+  EXPECT_TRUE(*n.RecordDelivery("delivery:b", kT0 + 1000));
+  std::unique_ptr<Database> other = OpenDb();
+  ASSERT_NE(other, nullptr);
+  EXPECT_FALSE(*other->notifications().RecordDelivery("delivery:b", kT0 + 2000)) << "another process";
+  EXPECT_EQ(Query("SELECT received_at_ms FROM webhook_deliveries WHERE id = 'delivery:a'"), std::to_string(kT0));
+
+  // A day later both are forgotten: pruned, and new again if they came back.
+  const int64_t later = kT0 + kDeliveryRetentionMs + 1001;
+  EXPECT_TRUE(*n.RecordDelivery("delivery:c", later));
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM webhook_deliveries"), "1");
+  EXPECT_TRUE(*n.RecordDelivery("delivery:a", later));
 }
 
 TEST_P(RepositoryContractTest, OpenRefusesASchemaNewerThanTheBinary) {

@@ -72,8 +72,17 @@ std::string BuildFtsQuery(const std::vector<std::string>& tokens) {
   return q;
 }
 
+namespace {
+
+// A full disk is not an outage (see ErrorKind::kInsufficientStorage).
+Error DbErrorFor(sqlite3* db, std::string message) {
+  return sqlite3_errcode(db) == SQLITE_FULL ? DbFull(std::move(message)) : DbError(std::move(message));
+}
+
+}  // namespace
+
 Error SqlError(sqlite3* db, std::string_view context) {
-  return DbError(std::string(context) + ": " + sqlite3_errmsg(db));
+  return DbErrorFor(db, std::string(context) + ": " + sqlite3_errmsg(db));
 }
 
 Status Exec(sqlite3* db, const char* sql) {
@@ -81,7 +90,7 @@ Status Exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string text = msg != nullptr ? msg : sqlite3_errmsg(db);
     sqlite3_free(msg);
-    return DbError(text);
+    return DbErrorFor(db, text);
   }
   return {};
 }

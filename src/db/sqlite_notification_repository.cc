@@ -38,4 +38,16 @@ Result<Page<Notification>> SqliteNotificationRepository::List(int limit, const s
   return MakePage(std::move(rows), limit, NotificationCursorOf);
 }
 
+Result<bool> SqliteNotificationRepository::RecordDelivery(const std::string& delivery_id,
+                                                          int64_t now_ms) {
+  std::lock_guard lock(c_.mutex());
+  VS_ASSIGN_OR_RETURN(Stmt prune, c_.Prepare(SqliteNumbered(kDeliveryPruneSql)));
+  prune.Int(now_ms - kDeliveryRetentionMs);
+  VS_TRY(prune.Step());
+  VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(SqliteNumbered(kDeliveryInsertSql)));
+  s.Text(delivery_id).Int(now_ms);
+  VS_TRY(s.Step());
+  return s.changes() == 1;
+}
+
 }  // namespace vs::db::internal

@@ -16,6 +16,7 @@ class SqliteNotificationRepository final : public NotificationRepository {
                            const std::string& message) override;
   Result<Page<Notification>> List(int limit, const std::string& cursor,
                                   const std::string& video_id) override;
+  Result<bool> RecordDelivery(const std::string& delivery_id, int64_t now_ms) override;
 
  private:
   Connection& c_;

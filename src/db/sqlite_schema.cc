@@ -111,11 +111,22 @@ constexpr std::string_view kMigrationV3 = R"sql(
 ALTER TABLE jobs ADD COLUMN source_etag TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v4: the webhook deliveries received, by their senders' ids, so that a
+// replayed or retried delivery is applied once (RecordDelivery); rows older
+// than a day are pruned by the writers.
+constexpr std::string_view kMigrationV4 = R"sql(
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  received_at_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at_ms);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& SqliteMigrations() {
   static const std::vector<std::string_view> kMigrations = {kMigrationV1, kMigrationV2,
-                                                            kMigrationV3};
+                                                            kMigrationV3, kMigrationV4};
   return kMigrations;
 }
 

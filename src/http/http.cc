@@ -127,6 +127,8 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   const std::vector<std::string> segs = SplitPath(path);
   Match best;
   int best_score = -1;
+  bool best_is_rest = false;
+  std::string exact_allowed;  // methods of the matching routes without a "*rest"
   for (const Route& r : routes_) {
     std::vector<std::pair<std::string, std::string>> params;
     int score = 0;
@@ -162,13 +164,24 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     best.path_matched = true;
     if (!best.allowed.empty()) best.allowed += ", ";
     best.allowed += r.method;
+    const bool is_rest = !r.segments.empty() && r.segments.back()[0] == '*';
+    if (!is_rest) exact_allowed += (exact_allowed.empty() ? "" : ", ") + r.method;
     const bool method_ok = r.method == method || (method == "HEAD" && r.method == "GET");
-    if (method_ok && score > best_score) {
+    if (method_ok && (score > best_score || (score == best_score && best_is_rest && !is_rest))) {
       best_score = score;
       best.target = &r.target;
       best.params = std::move(params);
       best.pattern = r.pattern;
+      best_is_rest = is_rest;
     }
+  }
+  // A "*rest" route (the web UI's fallback) never takes a path that another
+  // method's route names exactly: GET on a PUT-only upload URL is a 405.
+  if (best_is_rest && !exact_allowed.empty()) {
+    best.target = nullptr;
+    best.params.clear();
+    best.pattern.clear();
+    best.allowed = exact_allowed;
   }
   return best;
 }
@@ -238,6 +251,8 @@ void AppendField(std::string& out, std::string_view name, std::string_view value
     if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
   out += "\r\n";
 }
+
+void AppendSafetyFields(std::string& out) { AppendField(out, "X-Content-Type-Options", "nosniff"); }
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
   std::string body;

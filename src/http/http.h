@@ -76,6 +76,9 @@ struct Response {
   std::shared_ptr<BodyStream> stream;
   uint64_t stream_length = 0;
   bool close_connection = false;
+  // Why the request failed, for the server's log only (never sent): the
+  // cause behind a 5xx whose body stays generic.
+  std::string log_note;
 
   static Response Json(int status, std::string json);
   static Response Text(int status, std::string text, std::string content_type = "text/plain; charset=utf-8");
@@ -107,7 +110,9 @@ using StreamHandler = std::function<std::variant<Response, std::unique_ptr<BodyS
 
 // Maps method + path to handlers. Patterns are literal segments, ":name"
 // (one segment) and a final "*name" (the rest of the path). Literal segments
-// win over parameters, so "/api/videos/search" beats "/api/videos/:id".
+// win over parameters, so "/api/videos/search" beats "/api/videos/:id". A
+// "*name" route does not take a path that a route without one has for
+// other methods: that is a 405 (a catch-all GET never shadows "PUT /upload/:id").
 // Build it before the server starts; lookups are then read-only and thread-safe.
 class Router {
  public:
@@ -201,6 +206,11 @@ std::string_view StatusReason(int status);
 // program constants; a CR or LF in a value (which could only come from a
 // bug) becomes a space instead of splitting the response.
 void AppendField(std::string& out, std::string_view name, std::string_view value);
+
+// Appends the fields every response carries, whoever writes its head (the
+// server, the event stream): X-Content-Type-Options: nosniff, so no browser
+// reads an upload, a JSON error or a segment as HTML or script.
+void AppendSafetyFields(std::string& out);
 
 // The error envelope every refusal uses: {"error":{"code":...,"message":...}}.
 std::string ErrorJson(std::string_view code, std::string_view message);

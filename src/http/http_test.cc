@@ -51,6 +51,19 @@ TEST(RouterTest, MethodNotAllowedVersusNotFound) {
   EXPECT_EQ(Call(r, "GET", "/api/videos/a/b"), "404");
 }
 
+TEST(RouterTest, CatchAllNeverShadowsAnotherMethodsRoute) {
+  Router r = MakeRouter();
+  r.Add("PUT", "/upload/:id", [](Request&) { return Response::Text(200, "upload"); });
+  r.Add("GET", "/*path", [](Request&) { return Response::Text(200, "page"); });
+  EXPECT_EQ(Call(r, "GET", "/upload/abc"), "405:PUT");
+  EXPECT_EQ(Call(r, "HEAD", "/upload/abc"), "405:PUT");
+  EXPECT_EQ(Call(r, "PUT", "/upload/abc"), "upload");
+  EXPECT_EQ(Call(r, "GET", "/upload/abc/more"), "page");
+  EXPECT_EQ(Call(r, "GET", "/videos/abc"), "page");
+  EXPECT_EQ(Call(r, "GET", "/api/videos/abc"), "one");
+  EXPECT_EQ(Call(r, "GET", "/media/v1/x.m4s"), "media");
+}
+
 TEST(DecodeTest, PercentAndQuery) {
   EXPECT_EQ(PercentDecode("a%20b+c", true), "a b c");
   EXPECT_EQ(PercentDecode("a%20b+c", false), "a b+c");

@@ -541,6 +541,7 @@ struct Server::Impl {
     head += StatusReason(resp.status);
     head += "\r\n";
     for (const auto& [k, v] : resp.headers.items()) AppendField(head, k, v);
+    AppendSafetyFields(head);
     AppendField(head, "Date", CachedHttpDate());
     if (!no_body) AppendField(head, "Content-Length", std::to_string(length));
     if (!keep_alive) {

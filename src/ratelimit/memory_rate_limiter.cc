@@ -97,7 +97,7 @@ std::vector<Tier> DefaultTiers() {
       {"upload", 20, 15 * kMinuteMs}, {"general", 100, 15 * kMinuteMs},
       {"streaming", 300, kMinuteMs},  {"status", 60, kMinuteMs},
       {"search", 30, kMinuteMs},      {"webhook", 100, kMinuteMs},
-      {"auth", 10, 15 * kMinuteMs},
+      {"auth", 10, 15 * kMinuteMs},   {"transfer", 200, 15 * kMinuteMs},
   };
 }
 

@@ -24,7 +24,7 @@ const Tier* Find(const std::vector<Tier>& tiers, const std::string& name) {
 
 TEST(DefaultTiersTest, MatchTheOriginalLimits) {
   std::vector<Tier> tiers = DefaultTiers();
-  ASSERT_EQ(tiers.size(), 7u);
+  ASSERT_EQ(tiers.size(), 8u);
   struct Want {
     const char* name;
     int limit;
@@ -33,7 +33,8 @@ TEST(DefaultTiersTest, MatchTheOriginalLimits) {
   for (const Want& w :
        {Want{"upload", 20, 15 * kMinute}, Want{"general", 100, 15 * kMinute},
         Want{"streaming", 300, kMinute}, Want{"status", 60, kMinute}, Want{"search", 30, kMinute},
-        Want{"webhook", 100, kMinute}, Want{"auth", 10, 15 * kMinute}}) {
+        Want{"webhook", 100, kMinute}, Want{"auth", 10, 15 * kMinute},
+        Want{"transfer", 200, 15 * kMinute}}) {
     const Tier* t = Find(tiers, w.name);
     ASSERT_NE(t, nullptr) << w.name;
     EXPECT_EQ(t->limit, w.limit) << w.name;
@@ -44,7 +45,7 @@ TEST(DefaultTiersTest, MatchTheOriginalLimits) {
 TEST(ParseTiersTest, OverridesAndAddsTiers) {
   auto r = ParseTiers("upload=50/900, streaming=1000/60,thumbs=5/10", DefaultTiers());
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->size(), 8u);
+  EXPECT_EQ(r->size(), 9u);
   EXPECT_EQ(Find(*r, "upload")->limit, 50);
   EXPECT_EQ(Find(*r, "upload")->window_ms, 900'000);
   EXPECT_EQ(Find(*r, "streaming")->limit, 1000);
@@ -58,7 +59,7 @@ TEST(ParseTiersTest, EmptySpecKeepsBase) {
   for (const char* spec : {"", "   "}) {
     auto r = ParseTiers(spec, DefaultTiers());
     ASSERT_TRUE(r.ok()) << spec;
-    EXPECT_EQ(r->size(), 7u);
+    EXPECT_EQ(r->size(), 8u);
     EXPECT_EQ(Find(*r, "general")->limit, 100);
   }
 }

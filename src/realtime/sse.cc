@@ -267,6 +267,7 @@ class SseHandlerImpl final : public SseHandler {
     const http::Headers cors = http::CorsHeaders(engine_.options().cors_origin);
     for (const auto& [k, v] : cors.items()) http::AppendField(head, k, v);
     http::AppendField(head, "X-Request-Id", parsed.request_id);
+    http::AppendSafetyFields(head);
     for (const auto& [k, v] : parsed.response_headers.items()) http::AppendField(head, k, v);
   }
 
@@ -278,6 +279,7 @@ class SseHandlerImpl final : public SseHandler {
     http::AppendField(res, "Cache-Control", "no-store");
     http::AppendField(res, "Connection", "close");
     http::AppendField(res, "X-Request-Id", parsed.request_id);
+    http::AppendSafetyFields(res);
     http::AppendField(res, "Content-Length", std::to_string(body.size()));
     res += "\r\n";
     res += body;

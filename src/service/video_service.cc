@@ -16,13 +16,14 @@ std::string ProcessedPrefix(const std::string& id) { return "processed/" + id + 
 
 VideoService::VideoService(db::VideoRepository& videos, db::NotificationRepository& notifications,
                            store::ObjectStore& store, EventBus& bus, const Clock& clock,
-                           UrlConfig urls)
+                           UrlConfig urls, db::JobQueue* jobs)
     : videos_(videos),
       notifications_(notifications),
       store_(store),
       bus_(bus),
       clock_(clock),
-      urls_(std::move(urls)) {}
+      urls_(std::move(urls)),
+      jobs_(jobs) {}
 
 std::string VideoService::MediaUrl(const std::string& id, std::string_view file,
                                    std::string_view request_base) const {
@@ -183,6 +184,49 @@ Result<std::optional<Video>> VideoService::MarkError(const std::string& id, cons
               VideoStatus::kError, p, reason);
 }
 
+Result<std::optional<RemoteOutcome>> VideoService::ApplyRemoteResult(const RemoteResult& r) {
+  VS_ASSIGN_OR_RETURN(std::optional<Video> current, videos_.Get(r.video_id));
+  if (!current) return std::optional<RemoteOutcome>();
+  if (jobs_ != nullptr) {
+    VS_ASSIGN_OR_RETURN(std::optional<Job> job, jobs_->LatestForVideo(r.video_id));
+    if (job && (job->state == JobState::kQueued || job->state == JobState::kRunning)) {
+      return MakeError(ErrorKind::kConflict, kJobRunning,
+                       "this server's own worker has the video (job " + std::to_string(job->id) + " is " +
+                           std::string(ToString(job->state)) + "); its result stands");
+    }
+  }
+  if (r.ready) {
+    for (const char* file : {"manifest.mpd", "master.m3u8"}) {
+      auto st = StatMedia(r.video_id, file);
+      if (!st.ok() && st.error().kind == ErrorKind::kNotFound) {
+        return MakeError(ErrorKind::kConflict, kMediaMissing,
+                         ProcessedPrefix(r.video_id) + file +
+                             " is not in storage; store the outputs before reporting ready");
+      }
+      if (!st.ok()) return st.error();
+    }
+  }
+  RemoteOutcome out;
+  for (const std::string& key : r.delivery_keys) {
+    VS_ASSIGN_OR_RETURN(const bool fresh, notifications_.RecordDelivery(key, clock_.NowMs()));
+    out.duplicate = out.duplicate || !fresh;
+  }
+  if (out.duplicate) {
+    out.video = std::move(*current);
+    return std::optional<RemoteOutcome>(std::move(out));
+  }
+  VS_ASSIGN_OR_RETURN(std::optional<Video> moved,
+                      r.ready ? MarkReady(r.video_id, r.info) : MarkError(r.video_id, r.error));
+  out.applied = moved.has_value();
+  if (!moved) {
+    // Guarded: READY never goes back; the video as it is now.
+    VS_ASSIGN_OR_RETURN(moved, videos_.Get(r.video_id));
+    if (!moved) return std::optional<RemoteOutcome>();
+  }
+  out.video = std::move(*moved);
+  return std::optional<RemoteOutcome>(std::move(out));
+}
+
 Result<std::optional<Video>> VideoService::Requeue(const std::string& id, const std::string& reason) {
   db::StatusPatch p;
   p.progress = 0;
@@ -232,6 +276,13 @@ Result<std::unique_ptr<store::ObjectWriter>> VideoService::OpenSourceWriter(cons
 std::optional<std::string> VideoService::PresignUpload(const std::string& id, const std::string& content_type,
                                                        int64_t ttl_s) {
   return store_.PresignPut(RawKey(id), content_type, ttl_s);
+}
+
+Status RoomFor(uint64_t bytes, std::optional<uint64_t> free) {
+  if (!free || *free >= bytes + kStorageMargin) return {};
+  return store::StorageFull("not enough free storage for " + std::to_string(bytes) + " bytes (" +
+                            std::to_string(*free) + " free, " + std::to_string(kStorageMargin) +
+                            " kept in reserve)");
 }
 
 Result<store::ObjectInfo> VideoService::StatMedia(const std::string& id, const std::string& file) {

@@ -25,6 +25,9 @@ namespace vs::service {
 inline constexpr const char* kNotFoundCode = "not_found";
 inline constexpr const char* kNotRetryable = "not_retryable";
 inline constexpr const char* kSourceMissing = "source_missing";
+inline constexpr const char* kJobRunning = "job_running";
+inline constexpr const char* kMediaMissing = "media_missing";
+inline constexpr uint64_t kStorageMargin = 16ULL << 20;  // 16 MiB
 
 struct UrlConfig {
   std::string public_url;    // e.g. "https://video.example.com"; empty = relative URLs
@@ -38,13 +41,37 @@ struct ReadyInfo {
   std::vector<RenditionInfo> renditions;
 };
 
+// What a remote worker reports through the signed webhook.
+struct RemoteResult {
+  std::string video_id;
+  bool ready = false;  // else it failed, for `error`
+  ReadyInfo info;
+  std::string error;
+  // The delivery's dedupe keys (the sender's delivery id, the signature):
+  // it is applied only when none was recorded before.
+  std::vector<std::string> delivery_keys;
+};
+
+struct RemoteOutcome {
+  Video video;  // as it is now, moved or not
+  bool applied = false;
+  bool duplicate = false;  // a delivery seen before: nothing was done
+};
+
+// VideoService::CheckRoomFor's rule: `bytes` more must leave kStorageMargin
+// of `free` (nullopt: the store cannot tell, and nothing is refused).
+Status RoomFor(uint64_t bytes, std::optional<uint64_t> free);
+
 std::string RawKey(const std::string& id);        // raw/<id>/source
 std::string ProcessedPrefix(const std::string& id);  // processed/<id>/
 
 class VideoService {
  public:
+  // `jobs` (this system's queue) is asked by ApplyRemoteResult; without it
+  // no video is taken for being processed here.
   VideoService(db::VideoRepository& videos, db::NotificationRepository& notifications,
-               store::ObjectStore& store, EventBus& bus, const Clock& clock, UrlConfig urls);
+               store::ObjectStore& store, EventBus& bus, const Clock& clock, UrlConfig urls,
+               db::JobQueue* jobs = nullptr);
 
   Result<Video> CreateUpload(std::string title, std::string description, std::string file_name,
                              std::string file_type, int64_t file_size);
@@ -65,6 +92,14 @@ class VideoService {
   Result<std::optional<Video>> MarkReady(const std::string& id, const ReadyInfo& info);
   // Terminal failure with a reason a person can read.
   Result<std::optional<Video>> MarkError(const std::string& id, const std::string& reason);
+  // A remote worker's report (the webhook), applied only when it cannot
+  // discard work of this system's own: kConflict "job_running" while a job
+  // for the video is queued or running in the queue; for ready, kConflict
+  // "media_missing" unless manifest.mpd and master.m3u8 are in storage.
+  // Then, once per delivery (RemoteResult::delivery_keys), MarkReady or
+  // MarkError. nullopt when the video does not exist. Refusals record no
+  // delivery, so the sender may retry them under the same id.
+  Result<std::optional<RemoteOutcome>> ApplyRemoteResult(const RemoteResult& r);
   // A failed attempt that will be retried: PROCESSING -> UPLOADED.
   Result<std::optional<Video>> Requeue(const std::string& id, const std::string& reason);
   // Deletes the row, the raw upload and every processed file.
@@ -92,6 +127,10 @@ class VideoService {
   // (nullopt when the store hands out none: the bytes then come here).
   Result<store::ObjectInfo> StatSource(const std::string& id);
   Result<std::unique_ptr<store::ObjectWriter>> OpenSourceWriter(const std::string& id);
+  // kInsufficientStorage "insufficient_storage" when the store can tell that
+  // `bytes` more would leave it less than kStorageMargin free (room for the
+  // database, temporaries and outputs); ok when it has room or cannot tell.
+  Status CheckRoomFor(uint64_t bytes) { return RoomFor(bytes, store_.FreeBytes()); }
   std::optional<std::string> PresignUpload(const std::string& id, const std::string& content_type,
                                            int64_t ttl_s);
 
@@ -128,6 +167,7 @@ class VideoService {
   EventBus& bus_;
   const Clock& clock_;
   UrlConfig urls_;
+  db::JobQueue* jobs_;
   std::function<void()> on_job_;
 };
 

@@ -356,5 +356,78 @@ TEST_F(VideoServiceTest, MediaOperationsUseTheProcessedPrefix) {
   EXPECT_EQ(absent.error().code, store::kNotFound);
 }
 
+// Issue 11, item 2: a remote worker's report never discards this system's
+// own job, READY needs the outputs in storage, and a delivery applies once.
+TEST_F(VideoServiceTest, RemoteResultsWaitForTheQueueNeedTheOutputsAndApplyOnce) {
+  VideoService svc(db_->videos(), db_->notifications(), *store_, bus_, clock_, {}, &db_->jobs());
+  auto v = svc.CreateUpload("t", "", "c.mp4", "video/mp4", 10);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(svc.Confirm(v->id, "").ok());
+  RemoteResult ready;
+  ready.video_id = v->id;
+  ready.ready = true;
+  ready.delivery_keys = {"delivery:d-1"};
+
+  // The confirmation queued a job here: the webhook may not move the video,
+  // neither while the job waits nor while it runs.
+  auto queued = svc.ApplyRemoteResult(ready);
+  ASSERT_FALSE(queued.ok());
+  EXPECT_EQ(queued.error().code, kJobRunning);
+  EXPECT_EQ(queued.error().kind, ErrorKind::kConflict);
+  auto job = db_->jobs().Claim("w", 60'000);
+  ASSERT_TRUE(job.ok() && job->has_value());
+  ASSERT_TRUE(svc.MarkProcessing(v->id, 1).ok());
+  RemoteResult failed = ready;
+  failed.ready = false;
+  failed.error = "remote failure";
+  EXPECT_EQ(svc.ApplyRemoteResult(failed).error().code, kJobRunning);
+  EXPECT_EQ((*svc.Get(v->id))->status, VideoStatus::kProcessing);
+
+  // The job ends without a verdict of its own (handed back for good): the
+  // video stays PROCESSING and a remote worker may finish it, but READY only
+  // with both manifests in storage.
+  ASSERT_TRUE(db_->jobs().Cancel((*job)->id).ok());
+  auto missing = svc.ApplyRemoteResult(ready);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, kMediaMissing);
+  const fs::path out = fs::path(root_) / ProcessedPrefix(v->id);
+  fs::create_directories(out);
+  std::ofstream(out / "manifest.mpd") << "<MPD/>";
+  EXPECT_EQ(svc.ApplyRemoteResult(ready).error().code, kMediaMissing) << "master.m3u8 is missing";
+  std::ofstream(out / "master.m3u8") << "#EXTM3U";
+  EXPECT_EQ((*svc.Get(v->id))->status, VideoStatus::kProcessing) << "refusals change nothing";
+
+  auto applied = svc.ApplyRemoteResult(ready);
+  ASSERT_TRUE(applied.ok() && applied->has_value()) << (applied.ok() ? "" : applied.error().message);
+  EXPECT_TRUE((*applied)->applied);
+  EXPECT_FALSE((*applied)->duplicate);
+  EXPECT_EQ((*applied)->video.status, VideoStatus::kReady);
+
+  // The same delivery again, even as a failure: nothing happens.
+  failed.delivery_keys = {"delivery:d-1"};
+  auto replay = svc.ApplyRemoteResult(failed);
+  ASSERT_TRUE(replay.ok() && replay->has_value());
+  EXPECT_TRUE((*replay)->duplicate);
+  EXPECT_FALSE((*replay)->applied);
+  EXPECT_EQ((*replay)->video.status, VideoStatus::kReady);
+
+  RemoteResult unknown = ready;
+  unknown.video_id = "0123456789abcdef01234567";
+  auto none = svc.ApplyRemoteResult(unknown);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(VideoServiceTest, UploadsNeedRoomForTheirSizeAndAMargin) {
+  EXPECT_TRUE(RoomFor(7 << 20, std::nullopt).ok()) << "a store that cannot tell is not refused";
+  Status full = RoomFor(7 << 20, 600 << 10);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().kind, ErrorKind::kInsufficientStorage);
+  EXPECT_EQ(full.error().code, store::kStorageFull);
+  EXPECT_FALSE(RoomFor(7 << 20, (7 << 20) + kStorageMargin - 1).ok()) << "the margin is kept";
+  EXPECT_TRUE(RoomFor(7 << 20, (7 << 20) + kStorageMargin).ok());
+  EXPECT_TRUE(store_->FreeBytes().has_value()) << "the local store asks statvfs";
+}
+
 }  // namespace
 }  // namespace vs::service

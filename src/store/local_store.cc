@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 
 Error Errno(const std::string& what) {
+  if (errno == ENOSPC || errno == EDQUOT) return StorageFull(what + ": " + strerror(errno));
   const bool missing = errno == ENOENT;
   return MakeError(missing ? ErrorKind::kNotFound : ErrorKind::kUnavailable,
                    missing ? kNotFound : kStoreError, what + ": " + strerror(errno));
@@ -324,6 +326,13 @@ class LocalStore final : public ObjectStore {
   std::optional<std::string> LocalPath(const std::string& key) override {
     if (!IsSafeKey(key)) return std::nullopt;
     return PathOf(key);
+  }
+
+  // What an unprivileged process may still write (f_bavail, not f_bfree).
+  std::optional<uint64_t> FreeBytes() override {
+    struct statvfs vfs {};
+    if (::statvfs(root_.c_str(), &vfs) != 0) return std::nullopt;
+    return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   }
 
  private:

@@ -52,4 +52,6 @@ std::optional<std::string> ObjectStore::PresignGet(const std::string&, int64_t) 
 
 Status ObjectStore::Check() { return {}; }
 
+std::optional<uint64_t> ObjectStore::FreeBytes() { return std::nullopt; }
+
 }  // namespace vs::store

@@ -30,10 +30,17 @@ namespace vs::store {
 inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStoreError = "store_error";
 inline constexpr const char* kInvalidKey = "invalid_key";
+inline constexpr const char* kStorageFull = "insufficient_storage";
 
 // The store failed (I/O, network, refused request): kStoreError, kUnavailable.
 inline Error StoreError(std::string message) {
   return MakeError(ErrorKind::kUnavailable, kStoreError, std::move(message));
+}
+
+// The disk or quota is full (ENOSPC, EDQUOT): kStorageFull,
+// kInsufficientStorage. Not an outage: it does not trip the breaker.
+inline Error StorageFull(std::string message) {
+  return MakeError(ErrorKind::kInsufficientStorage, kStorageFull, std::move(message));
 }
 
 bool IsSafeKey(std::string_view key);
@@ -107,6 +114,11 @@ class ObjectStore {
 
   // Readiness: succeeds when the backing storage is reachable and usable.
   virtual Status Check();
+
+  // Bytes a new object may still take, when the store can tell (the local
+  // disk: statvfs of its root); nullopt when it cannot (S3 has no limit
+  // worth asking). Cheap; called before accepting an upload.
+  virtual std::optional<uint64_t> FreeBytes();
 };
 
 struct LocalStoreOptions {

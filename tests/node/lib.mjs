@@ -99,6 +99,50 @@ export async function startServer(bin, extraEnv = {}) {
   };
 }
 
+// Runs `tests` ({name, fn}) one after the other against one server started
+// with startServer(bin) and handed to onStart; `cleanup` runs before the
+// server stops. A test that fails after `stopWhen()` turns true ends the
+// run. Prints "N passed, M failed" last and exits non-zero on failure.
+export async function runTests(tests, { onStart, cleanup = () => {}, stopWhen = () => false, timeoutMs = 180000 }) {
+  const bin = binaryPath();
+  let passed = 0;
+  let failed = 0;
+  let server;
+  try {
+    server = await startServer(bin);
+    onStart(server);
+  } catch (e) {
+    console.error(`cannot start ${bin}: ${e.message}`);
+    console.log(`0 passed, ${tests.length} failed`);
+    process.exit(1);
+  }
+  try {
+    for (const t of tests) {
+      const t0 = Date.now();
+      try {
+        await Promise.race([
+          t.fn(),
+          sleep(timeoutMs).then(() => {
+            throw new Error(`test timed out after ${timeoutMs / 1000} s`);
+          }),
+        ]);
+        passed++;
+        console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e.stack || e).replace(/\n/g, "\n     ")}`);
+        if (stopWhen()) break;
+      }
+    }
+  } finally {
+    cleanup();
+    if (failed) console.log("---- server log (tail) ----\n" + server.log().slice(-4000));
+    await server.stop();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
 export async function api(base, method, p, body, headers = {}) {
   const init = { method, headers: { ...headers } };
   if (body !== undefined) {
@@ -114,8 +158,10 @@ export async function api(base, method, p, body, headers = {}) {
   return { status: r.status, headers: r.headers, text, json };
 }
 
-// Presigns an upload of `file`; returns {videoId, upload()} where upload()
-// PUTs the bytes and confirms, which hands the video to the worker.
+// Presigns an upload of `file`; returns {videoId, answer, upload()} where
+// upload() PUTs the bytes and confirms, which hands the video to the worker,
+// and resolves to those two answers ({put, confirm}); `answer` is the
+// presign's own.
 export async function presign(base, file) {
   const bytes = fs.readFileSync(file);
   const pre = await api(base, "POST", "/api/upload/generate-presigned-url", {
@@ -128,15 +174,13 @@ export async function presign(base, file) {
   const url = new URL(presignedUrl);
   return {
     videoId,
+    answer: pre,
     async upload() {
-      const put = await fetch(base + url.pathname + url.search, {
-        method: "PUT",
-        headers: { "Content-Type": "video/mp4" },
-        body: bytes,
-      });
-      if (put.status >= 300) throw new Error(`upload: ${put.status} ${await put.text()}`);
-      const c = await api(base, "POST", `/api/upload/confirm/${videoId}`);
-      if (c.status >= 300) throw new Error(`confirm: ${c.status} ${c.text}`);
+      const put = await api(base, "PUT", url.pathname + url.search, bytes, { "Content-Type": "video/mp4" });
+      if (put.status >= 300) throw new Error(`upload: ${put.status} ${put.text}`);
+      const confirm = await api(base, "POST", `/api/upload/confirm/${videoId}`);
+      if (confirm.status >= 300) throw new Error(`confirm: ${confirm.status} ${confirm.text}`);
+      return { put, confirm };
     },
   };
 }

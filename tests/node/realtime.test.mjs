@@ -14,11 +14,10 @@ import WebSocket from "ws";
 import {
   MEDIA_DIR,
   api,
-  binaryPath,
   connect,
   presign,
+  runTests,
   sleep,
-  startServer,
   waitFor,
 } from "./lib.mjs";
 
@@ -392,45 +391,14 @@ test("GET /api/webhook/health reports the live connection count", async () => {
 
 // ---- runner ----
 
-async function main() {
-  const bin = binaryPath();
-  let passed = 0;
-  let failed = 0;
-  try {
-    server = await startServer(bin);
-  } catch (e) {
-    console.error(`cannot start ${bin}: ${e.message}`);
-    console.log(`0 passed, ${tests.length} failed`);
-    process.exit(1);
-  }
-  try {
-    for (const t of tests) {
-      const t0 = Date.now();
-      try {
-        await Promise.race([
-          t.fn(),
-          sleep(180000).then(() => {
-            throw new Error("test timed out after 180 s");
-          }),
-        ]);
-        passed++;
-        console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
-      } catch (e) {
-        failed++;
-        console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e.stack || e).replace(/\n/g, "\n     ")}`);
-      }
-    }
-  } finally {
+runTests(tests, {
+  onStart: (s) => (server = s),
+  // Sockets left open by a failed test.
+  cleanup: () => {
     for (const s of open) {
       try {
         s.close();
       } catch {}
     }
-    if (failed) console.log("---- server log (tail) ----\n" + server.log().slice(-4000));
-    await server.stop();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main();
+  },
+});

@@ -356,7 +356,7 @@ async function startTarget(name, bin) {
 
 async function startTargetProcess(name, bin) {
   if (name === "visionsync") {
-    const s = await lib.startServer(bin, { WORKERS: "0" });
+    const s = await lib.startServer(bin, { WORKERS: "0", ANONYMOUS_UPLOADS: "1" });
     return {
       pid: s.pid,
       port: s.port,

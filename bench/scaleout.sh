@@ -218,7 +218,7 @@ start_api() {
   local name=$1; shift
   mkdir -p "$WORK/$name"
   env DATA_DIR="$WORK/$name" PORT=0 HOST=127.0.0.1 WORKERS=0 HTTP_THREADS=2 LOG_LEVEL=warn \
-    RATE_LIMITS="$LIMITS" WEBHOOK_SECRET="$SECRET" "$@" "$BIN" api >"$WORK/$name.log" 2>&1 &
+    RATE_LIMITS="$LIMITS" WEBHOOK_SECRET="$SECRET" ANONYMOUS_UPLOADS=1 "$@" "$BIN" api >"$WORK/$name.log" 2>&1 &
   API_PID=$!; PIDS+=("$API_PID")
   for _ in $(seq 1 200); do
     grep -qs "listening on" "$WORK/$name.log" && break

@@ -37,7 +37,7 @@ trap cleanup EXIT
 DATA="$WORK/data"
 DATA_DIR="$DATA" PORT=0 HOST=127.0.0.1 LOG_LEVEL=warn HTTP_THREADS=2 WORKERS=1 \
   RATE_LIMITS="upload=100000/60,general=100000000/60,streaming=100000000/60,status=100000/60" \
-  WEBHOOK_SECRET=bench-secret-0123456789abcdef \
+  WEBHOOK_SECRET=bench-secret-0123456789abcdef ANONYMOUS_UPLOADS=1 \
   "$BIN" serve > "$WORK/server.log" 2>&1 &
 SPID=$!; PIDS+=("$SPID")
 for _ in $(seq 100); do grep -q "listening on" "$WORK/server.log" && break; sleep 0.1; done

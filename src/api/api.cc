@@ -75,7 +75,7 @@ void Api::SetOperations(metrics::Registry* registry, std::vector<ReadinessCheck>
 ContextPtr Api::MakeContext() {
   // The connection counter may be plugged in after the routes: ask per request.
   return std::make_shared<const Context>(
-      Context{svc_, config_, clock_, [this] { return connections_ ? connections_() : 0; }, metrics_, checks_});
+      Context{svc_, config_, clock_, [this] { return connections_ ? connections_() : 0; }, metrics_, checks_, auth_});
 }
 
 void Api::RegisterOperations(http::Router& router) { RegisterOpsRoutes(router, MakeContext()); }
@@ -84,6 +84,7 @@ void Api::Register(http::Router& router) {
   auto ctx = MakeContext();
   RegisterOpsRoutes(router, ctx);
   RegisterOpenApiRoutes(router, ctx);
+  RegisterAuthRoutes(router, ctx);
   RegisterUploadRoutes(router, ctx);
   RegisterVideoRoutes(router, ctx);
   RegisterMediaRoutes(router, ctx);

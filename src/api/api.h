@@ -18,6 +18,7 @@
 #include "core/metrics.h"
 #include "http/http.h"
 #include "ratelimit/rate_limiter.h"
+#include "service/auth_service.h"
 #include "service/video_service.h"
 
 namespace vs::api {
@@ -38,6 +39,11 @@ struct ApiConfig {
   // the S3 endpoint browsers reach), as URLs: its Content-Security-Policy
   // allows their origins.
   std::vector<std::string> content_urls;
+  // ANONYMOUS_UPLOADS: anyone may upload, and change videos that have no
+  // owner (the original's open flow). Off: changes need an account.
+  bool anonymous_uploads = false;
+  int64_t session_ttl_s = 30LL * 24 * 3600;  // the session cookie's Max-Age
+  int64_t playback_ttl_s = 4 * 3600;         // life of a private video's playback URLs
 };
 
 // One dependency /readyz reports on: `check` answers whether it works now.
@@ -64,6 +70,9 @@ class Api {
   void RegisterOperations(http::Router& router);
   http::Middleware MakeMiddleware();
   void SetConnectionCounter(ConnectionCounter fn) { connections_ = std::move(fn); }
+  // Accounts (/api/auth/*, owners, private videos). Before Register(); without
+  // it every caller is anonymous and there are no /api/auth routes.
+  void SetAuth(service::AuthService* auth) { auth_ = auth; }
   // /metrics from `registry` (null = no /metrics) and /readyz from `checks`;
   // also records the HTTP, rate-limit and upload metrics. Before Register().
   void SetOperations(metrics::Registry* registry, std::vector<ReadinessCheck> checks);
@@ -91,12 +100,17 @@ class Api {
   std::function<bool()> log_enabled_;
   metrics::Registry* metrics_ = nullptr;
   std::vector<ReadinessCheck> checks_;
+  service::AuthService* auth_ = nullptr;
   // Families recorded by the middleware (null without a registry).
   metrics::Family* http_requests_ = nullptr;
   metrics::Family* http_seconds_ = nullptr;
   metrics::Family* rate_limited_ = nullptr;
   metrics::Family* upload_bytes_ = nullptr;
 };
+
+// The session token a request carries: the bearer token, else the
+// `vs_session` cookie; "" when neither.
+std::string SessionToken(const http::Headers& headers);
 
 // The rate-limit tier of a request path.
 std::string TierFor(const std::string& method, const std::string& path);

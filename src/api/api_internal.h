@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -28,6 +29,7 @@ struct Context {
   std::function<int()> connections;  // live realtime connections, asked per request
   metrics::Registry* metrics = nullptr;  // null: no /metrics
   std::vector<ReadinessCheck> checks;    // what /readyz asks
+  service::AuthService* auth = nullptr;  // null: everyone is anonymous
 };
 using ContextPtr = std::shared_ptr<const Context>;
 
@@ -43,6 +45,34 @@ std::string Extension(const std::string& name);
 std::string RequestBase(const http::Request& req, const ApiConfig& cfg);
 // The video named by the :id parameter, or the 400/404/5xx answer.
 std::variant<Video, http::Response> LoadVideo(const Context& ctx, const http::Request& req);
+
+// The caller of a request (auth_routes.cc).
+struct Caller {
+  service::Viewer viewer;                   // anonymous when no live session
+  std::optional<service::Identity> identity;  // the user and session, when signed in
+};
+inline constexpr const char* kSessionCookie = "vs_session";
+// Who is calling: `Authorization: Bearer <token>`, else the session cookie.
+// A bearer token that names no live session is refused (401
+// invalid_token); a stale cookie is only ignored. A cookie-authenticated
+// change (POST, PUT, PATCH, DELETE) must come from our own pages: its Origin
+// (or Sec-Fetch-Site: same-origin) must be this server, PUBLIC_URL or
+// FRONTEND_URL, else 403 csrf_rejected.
+std::variant<Caller, http::Response> Identify(const Context& ctx, const http::Request& req);
+// 401 unauthenticated unless signed in (or ANONYMOUS_UPLOADS for uploads).
+std::optional<http::Response> RequireAccount(const Context& ctx, const Caller& caller, bool upload);
+// The :id video when the caller may see it; a missing video and one the
+// caller may not see get the same 404.
+std::variant<Video, http::Response> LoadVisible(const Context& ctx, const http::Request& req,
+                                                const Caller& caller);
+// The :id video when the caller may change it: 401 anonymous, the 404 of a
+// missing video for someone else's.
+std::variant<Video, http::Response> LoadChangeable(const Context& ctx, const http::Request& req,
+                                                   const Caller& caller);
+// Identify, then LoadVisible/LoadChangeable.
+std::variant<Video, http::Response> LoadVisible(const Context& ctx, const http::Request& req);
+std::variant<Video, http::Response> LoadChangeable(const Context& ctx, const http::Request& req);
+http::Response NotFoundVideo(const std::string& id);
 
 // The signature over an upload grant (Api::SignUpload).
 std::string SignUpload(const std::string& secret, const std::string& id, const std::string& content_type,
@@ -60,5 +90,6 @@ void RegisterWebhookRoutes(http::Router& router, const ContextPtr& ctx);  // web
 void RegisterStaticFiles(http::Router& router, const ContextPtr& ctx);    // static_files.cc
 void RegisterOpsRoutes(http::Router& router, const ContextPtr& ctx);      // ops_routes.cc
 void RegisterOpenApiRoutes(http::Router& router, const ContextPtr& ctx);  // openapi_routes.cc
+void RegisterAuthRoutes(http::Router& router, const ContextPtr& ctx);     // auth_routes.cc
 
 }  // namespace vs::api

@@ -22,6 +22,11 @@ TEST(ApiTest, TiersFollowTheOriginalTable) {
   EXPECT_EQ(TierFor("GET", "/api/videos/abc/segments/chunk-0-1.m4s"), "streaming");
   EXPECT_EQ(TierFor("GET", "/media/abc/chunk-0-1.m4s"), "streaming");
   EXPECT_EQ(TierFor("GET", "/api/videos"), "general");
+  EXPECT_EQ(TierFor("POST", "/api/auth/login"), "auth");
+  EXPECT_EQ(TierFor("POST", "/api/auth/register"), "auth");
+  EXPECT_EQ(TierFor("GET", "/api/auth/me"), "general");
+  EXPECT_EQ(TierFor("POST", "/api/auth/logout"), "general");
+  EXPECT_EQ(TierFor("GET", "/media/t/1-ab/abc/chunk-0-1.m4s"), "streaming");
   EXPECT_EQ(TierFor("GET", "/api/notifications"), "general");
   EXPECT_EQ(TierFor("GET", "/socket.io/"), "streaming");
 }
@@ -51,6 +56,7 @@ TEST(ApiTest, MagicBytes) {
 TEST(ApiTest, StatusFollowsTheErrorKind) {
   EXPECT_EQ(StatusFor(ErrorKind::kInvalid), 400);
   EXPECT_EQ(StatusFor(ErrorKind::kForbidden), 403);
+  EXPECT_EQ(StatusFor(ErrorKind::kUnauthenticated), 401);
   EXPECT_EQ(StatusFor(ErrorKind::kNotFound), 404);
   EXPECT_EQ(StatusFor(ErrorKind::kConflict), 409);
   EXPECT_EQ(StatusFor(ErrorKind::kTooLarge), 413);

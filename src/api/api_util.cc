@@ -79,6 +79,8 @@ int StatusFor(ErrorKind kind) {
       return 400;
     case ErrorKind::kForbidden:
       return 403;
+    case ErrorKind::kUnauthenticated:
+      return 401;
     case ErrorKind::kNotFound:
       return 404;
     case ErrorKind::kConflict:
@@ -181,6 +183,15 @@ Result<std::optional<int64_t>> IntField(const json::object& o, const char* name)
     return std::optional<int64_t>(static_cast<int64_t>(v.as_double()));
   return MakeError(ErrorKind::kInvalid, "invalid_field",
                    std::string(name) + " must be a whole number");
+}
+
+Result<std::optional<Visibility>> VisibilityField(const json::object& o) {
+  auto it = o.find("visibility");
+  if (it == o.end() || it->value().is_null()) return std::optional<Visibility>();
+  const json::value& v = it->value();
+  if (v.is_string())
+    if (auto parsed = ParseVisibility(std::string_view(v.as_string()))) return std::optional<Visibility>(*parsed);
+  return MakeError(ErrorKind::kInvalid, "invalid_field", "visibility must be \"public\", \"unlisted\" or \"private\"");
 }
 
 std::string UrlEncode(const std::string& s) {

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "core/result.h"
+#include "core/video.h"
 #include "http/http.h"
 
 namespace vs::api {
@@ -51,6 +52,8 @@ std::variant<json::object, http::Response> JsonBody(const http::Request& req,
 Result<std::optional<std::string>> StringField(const json::object& o, const char* name,
                                                size_t min_len, size_t max_len);
 Result<std::optional<int64_t>> IntField(const json::object& o, const char* name);
+// The optional "visibility" field: "public", "unlisted" or "private".
+Result<std::optional<Visibility>> VisibilityField(const json::object& o);
 
 // Number of Unicode code points in valid UTF-8.
 size_t Utf8Length(const std::string& s);

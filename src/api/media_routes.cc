@@ -2,6 +2,7 @@
 // thumbnail) under /media/:id/:file and the API's aliases for them. Local
 // files go out by sendfile, remote objects are streamed through; both
 // answer conditional and range requests.
+#include <algorithm>
 #include <cctype>
 
 #include "api/api_internal.h"
@@ -10,6 +11,7 @@
 #include "core/time_format.h"
 #include "http/conditional.h"
 #include "http/cors.h"
+#include "service/playback_token.h"
 
 namespace vs::api {
 namespace {
@@ -31,27 +33,33 @@ class StoreBodyStream final : public http::BodyStream {
   std::unique_ptr<store::ObjectReader> reader_;
 };
 
+std::string NotReadyMessage(const Video& v) {
+  return "the video is " + std::string(ToString(v.status)) + ", not READY yet";
+}
+
 http::Response Redirect(const Context& ctx, http::Request& req, const char* file) {
-  auto loaded = LoadVideo(ctx, req);
+  auto loaded = LoadVisible(ctx, req);
   if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
   const Video& v = std::get<Video>(loaded);
-  if (v.status != VideoStatus::kReady)
-    return Fail(404, "not_ready", "the video is " + std::string(ToString(v.status)) + ", not READY yet");
+  if (v.status != VideoStatus::kReady) return Fail(404, "not_ready", NotReadyMessage(v));
   http::Response r;
   r.status = 302;
-  r.headers.Set("Location", ctx.svc.MediaUrl(v.id, file, RequestBase(req, ctx.cfg)));
-  r.headers.Set("Cache-Control", "public, max-age=60");
+  r.headers.Set("Location", ctx.svc.MediaUrlFor(v, file, RequestBase(req, ctx.cfg)));
+  // A private video's answer names a token for this caller: no shared cache.
+  r.headers.Set("Cache-Control", v.visibility == Visibility::kPrivate ? "private, no-store" : "public, max-age=60");
   http::AllowAnyOrigin(r.headers);
   return r;
 }
 
 // The headers every answer about an existing media file carries.
-http::Response MediaHeaders(const std::string& file, const store::ObjectInfo& st) {
+// `cache`: the Cache-Control of a segment; manifests are cached no longer
+// than a minute, and no longer than `cache` allows.
+http::Response MediaHeaders(const std::string& file, const store::ObjectInfo& st, const std::string& cache) {
   const std::string ext = Extension(file);
   const bool manifest = ext == "mpd" || ext == "m3u8";
   http::Response r;
   r.headers.Set("Content-Type", MimeTypeFor(file));
-  r.headers.Set("Cache-Control", manifest ? kManifestCache : kImmutable);
+  r.headers.Set("Cache-Control", manifest && cache == kImmutable ? kManifestCache : cache);
   r.headers.Set("ETag", st.etag);
   r.headers.Set("Last-Modified", HttpDate(st.mtime_ms));
   r.headers.Set("Accept-Ranges", "bytes");
@@ -60,16 +68,66 @@ http::Response MediaHeaders(const std::string& file, const store::ObjectInfo& st
   return r;
 }
 
-http::Response Serve(const Context& ctx, http::Request& req, const std::string& id, const std::string& file) {
-  if (!IsValidId(id) || !SafeFileName(file)) return Fail(404, "not_found", "no such media file");
-  auto st = ctx.svc.StatMedia(id, file);
-  if (!st.ok()) {
-    auto r = Fail(404, "not_found", "no such media file");
-    r.headers.Set("Cache-Control", "no-store");
-    return r;
+http::Response Serve(const Context& ctx, http::Request& req, const std::string& id, const std::string& file,
+                     const std::string& cache);
+
+http::Response NoSuchFile() {
+  auto r = Fail(404, "not_found", "no such media file");
+  r.headers.Set("Cache-Control", "no-store");
+  return r;
+}
+
+// A file of a video, for anyone when the video is public or unlisted; a
+// private video's files only go out under a playback token (ServeWithToken).
+http::Response ServeOpen(const Context& ctx, http::Request& req, const std::string& id, const std::string& file) {
+  if (!IsValidId(id) || !SafeFileName(file)) return NoSuchFile();
+  auto v = ctx.svc.Get(id);
+  if (!v.ok()) return FromError(v.error());
+  if (!v->has_value() || (**v).visibility == Visibility::kPrivate) return NoSuchFile();
+  return Serve(ctx, req, id, file, kImmutable);
+}
+
+http::Response ServeWithToken(const Context& ctx, http::Request& req) {
+  const std::string id = req.Param("id"), file = req.Param("file"), token = req.Param("token");
+  if (!IsValidId(id) || !SafeFileName(file)) return NoSuchFile();
+  const int64_t now_s = ctx.clock.NowMs() / 1000;
+  switch (ctx.svc.CheckPlaybackToken(id, token, now_s)) {
+    case service::PlaybackCheck::kValid:
+      break;
+    case service::PlaybackCheck::kExpired:
+      return Fail(403, "expired_playback_token", "this playback link has expired; ask for a new one");
+    case service::PlaybackCheck::kInvalid:
+      return Fail(403, "invalid_playback_token", "this playback link is not valid");
   }
+  // Cached, by a CDN too, no longer than the token lives.
+  const int64_t left = std::max<int64_t>(0, service::PlaybackExpiry(token) - now_s);
+  return Serve(ctx, req, id, file, "public, max-age=" + std::to_string(std::min<int64_t>(left, 31536000)));
+}
+
+// The URLs a player streams a video from: plain for public and unlisted
+// videos, under an expiring token for private ones.
+http::Response Playback(const Context& ctx, http::Request& req) {
+  auto loaded = LoadVisible(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
+  const Video& v = std::get<Video>(loaded);
+  if (v.status != VideoStatus::kReady) return Fail(409, "not_ready", NotReadyMessage(v));
+  const service::PlaybackUrls urls = ctx.svc.PlaybackFor(v, RequestBase(req, ctx.cfg));
+  auto r = Ok(json::object{{"videoId", v.id},
+                           {"visibility", std::string(ToString(v.visibility))},
+                           {"dashUrl", urls.dash},
+                           {"hlsUrl", urls.hls},
+                           {"thumbnailUrl", urls.thumbnail},
+                           {"expiresAt", urls.expires_ms ? json::value(IsoTime(urls.expires_ms)) : json::value(nullptr)}});
+  r.headers.Set("Cache-Control", "private, no-store");
+  return r;
+}
+
+http::Response Serve(const Context& ctx, http::Request& req, const std::string& id, const std::string& file,
+                     const std::string& cache) {
+  auto st = ctx.svc.StatMedia(id, file);
+  if (!st.ok()) return NoSuchFile();
   auto path = ctx.svc.MediaLocalPath(id, file);
-  http::Response r = MediaHeaders(file, *st);
+  http::Response r = MediaHeaders(file, *st, cache);
   const http::ConditionalAnswer answer = http::AnswerConditional(req.headers, st->etag, st->size);
   if (answer.status == 304) {
     r.status = 304;
@@ -130,9 +188,11 @@ void RegisterMediaRoutes(http::Router& router, const ContextPtr& ctx) {
   router.Add("GET", "/api/videos/:id/master.m3u8",
              [ctx](http::Request& r) { return Redirect(*ctx, r, "master.m3u8"); });
   router.Add("GET", "/api/videos/:id/segments/:segment",
-             [ctx](http::Request& r) { return Serve(*ctx, r, r.Param("id"), r.Param("segment")); });
+             [ctx](http::Request& r) { return ServeOpen(*ctx, r, r.Param("id"), r.Param("segment")); });
+  router.Add("GET", "/api/videos/:id/playback", Bind(ctx, &Playback));
   router.Add("GET", "/media/:id/:file",
-             [ctx](http::Request& r) { return Serve(*ctx, r, r.Param("id"), r.Param("file")); });
+             [ctx](http::Request& r) { return ServeOpen(*ctx, r, r.Param("id"), r.Param("file")); });
+  router.Add("GET", "/media/t/:token/:id/:file", Bind(ctx, &ServeWithToken));
 }
 
 }  // namespace vs::api

@@ -74,7 +74,9 @@ std::string TierFor(const std::string& method, const std::string& path) {
       (starts("/api/videos/") && (path.ends_with("/manifest.mpd") || path.ends_with("/master.m3u8"))))
     return "streaming";
   if (starts("/api/videos/") && path.ends_with("/status")) return "status";
-  if (starts("/api/auth/")) return "auth";
+  // Guessing passwords, and making accounts, is what the small "auth"
+  // budget is for; the page's own session checks are ordinary requests.
+  if (method == "POST" && (path == "/api/auth/login" || path == "/api/auth/register")) return "auth";
   // Socket.IO long-polling makes a request every ping interval per client:
   // the streaming tier's per-minute budget fits it, "general" would not.
   if (starts("/socket.io")) return "streaming";

@@ -174,6 +174,8 @@ class OpenApiRouterTest : public OpenApiTest {
                                                    bus_, clock_, service::UrlConfig{});
     limiter_ = ratelimit::NewMemoryRateLimiter(ratelimit::DefaultTiers(), clock_);
     api_ = std::make_unique<Api>(ApiConfig{}, *svc_, *limiter_, clock_);
+    auth_ = std::make_unique<service::AuthService>(db_->users(), db_->sessions(), clock_);
+    api_->SetAuth(auth_.get());
     realtime_ =
         std::make_unique<realtime::RealtimeServer>(realtime::RealtimeOptions{}, bus_, clock_);
     realtime_->Register(router_);
@@ -192,6 +194,7 @@ class OpenApiRouterTest : public OpenApiTest {
   std::unique_ptr<service::VideoService> svc_;
   std::unique_ptr<ratelimit::RateLimiter> limiter_;
   std::unique_ptr<Api> api_;
+  std::unique_ptr<service::AuthService> auth_;
   std::unique_ptr<realtime::RealtimeServer> realtime_;
   http::Router router_;
 };

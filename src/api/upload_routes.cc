@@ -41,11 +41,18 @@ std::string ResolveType(const std::string& declared, const std::string& file_nam
   return "";
 }
 
-// Streams a PUT body into the object store, checking size and content.
+constexpr const char* kAlreadyUploaded = "already_uploaded";
+constexpr const char* kAlreadyUploadedMessage =
+    "this video already has its file; confirm it, or delete the video and upload again";
+
+// Streams a PUT body into the object store, checking size and content and
+// hashing it. The first complete upload of a video is its source for good:
+// a later one (even one that was open when the first finished, or when
+// confirm began) is refused and never replaces it.
 class UploadSink final : public http::BodySink {
  public:
-  UploadSink(std::unique_ptr<store::ObjectWriter> w, uint64_t expected, std::string id)
-      : writer_(std::move(w)), expected_(expected), id_(std::move(id)) {}
+  UploadSink(const Context& ctx, std::unique_ptr<store::ObjectWriter> w, uint64_t expected, std::string id)
+      : ctx_(ctx), writer_(std::move(w)), expected_(expected), id_(std::move(id)) {}
 
   Status Write(const char* data, size_t n) override {
     if (writer_->written() + n > expected_)
@@ -55,15 +62,23 @@ class UploadSink final : public http::BodySink {
       head_.append(data, std::min(n, 12 - head_.size()));
       if (head_.size() >= 12 && !Sniff()) return NotVideo();
     }
+    sha_.Update(data, n);
     return writer_->Write(data, n);
   }
   http::Response Finish() override {
     if (writer_->written() != expected_)
       return Fail(400, "incomplete_upload", "the body is shorter than the size that was signed");
     if (!Sniff()) return OnError(NotVideo());
-    Status s = writer_->Commit();
-    if (!s.ok()) return FromError(s.error());
-    auto r = Ok(json::object{{"videoId", id_}, {"size", expected_}}, "upload stored");
+    Status s = writer_->CommitIfAbsent();
+    if (!s.ok()) {
+      if (s.error().code == store::kObjectExists) return Fail(409, kAlreadyUploaded, kAlreadyUploadedMessage);
+      return FromError(s.error());
+    }
+    const std::string digest = sha_.HexDigest();
+    auto r = Ok(json::object{{"videoId", id_}, {"size", expected_}, {"sha256", digest}}, "upload stored");
+    // Without the record, confirm hashes the stored bytes instead.
+    if (Status kept = ctx_.svc.RecordSourceDigest(id_, digest); !kept.ok())
+      r.log_note = "digest not recorded: " + kept.error().message;
     return r;
   }
   http::Response OnError(const Error& e) override {
@@ -81,10 +96,12 @@ class UploadSink final : public http::BodySink {
         ErrorKind::kInvalid, "not_a_video",
         "the file does not start like a video (MP4/MOV, AVI, WebM/MKV or Ogg expected)");
   }
+  const Context& ctx_;
   std::unique_ptr<store::ObjectWriter> writer_;
   uint64_t expected_;
   std::string id_;
   std::string head_;
+  Sha256Stream sha_;
 };
 
 // The fields of a presign request, validated.
@@ -94,6 +111,7 @@ struct UploadRequest {
   int64_t size = 0;
   std::string title;
   std::string description;
+  Visibility visibility = Visibility::kPublic;
 };
 
 // The file's name, type and size, or the refusal.
@@ -118,7 +136,7 @@ std::variant<UploadRequest, http::Response> ParseFile(const json::object& body, 
     return Fail(400, "unsupported_type",
                 "only MP4, MOV, AVI, WebM, Ogg and MKV videos are accepted");
   }
-  return UploadRequest{file_name, mime, **size, "", ""};
+  return UploadRequest{file_name, mime, **size, "", "", Visibility::kPublic};
 }
 
 // Adds the title (the file name without its extension when absent) and the
@@ -137,18 +155,27 @@ std::optional<http::Response> ParseText(const json::object& body, UploadRequest&
   if (HasControlChars(u.title, false))
     return Fail(400, "invalid_field", "title must not contain control characters");
   u.description = description->value_or("");
+  auto visibility = VisibilityField(body);
+  if (!visibility.ok()) return FromError(visibility.error());
+  u.visibility = visibility->value_or(Visibility::kPublic);
   return std::nullopt;
 }
 
 http::Response Presign(const Context& ctx, http::Request& req) {
-  auto body = JsonBody(req, {"fileName", "fileType", "fileSize", "title", "description"});
+  auto caller = Identify(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&caller)) return std::move(*r);
+  const Caller& c = std::get<Caller>(caller);
+  if (auto refused = RequireAccount(ctx, c, /*upload=*/true)) return std::move(*refused);
+  auto body = JsonBody(req, {"fileName", "fileType", "fileSize", "title", "description", "visibility"});
   if (auto* r = std::get_if<http::Response>(&body)) return std::move(*r);
   const json::object& fields = std::get<json::object>(body);
   auto parsed = ParseFile(fields, ctx.cfg);
   if (auto* r = std::get_if<http::Response>(&parsed)) return std::move(*r);
   UploadRequest& u = std::get<UploadRequest>(parsed);
   if (auto refused = ParseText(fields, u)) return std::move(*refused);
-  auto v = ctx.svc.CreateUpload(u.title, u.description, u.file_name, u.mime, u.size);
+  if (c.viewer.anonymous() && u.visibility == Visibility::kPrivate)
+    return Fail(400, "invalid_field", "an anonymous upload cannot be private: nobody could watch it");
+  auto v = ctx.svc.CreateUpload(u.title, u.description, u.file_name, u.mime, u.size, c.viewer.user_id, u.visibility);
   if (!v.ok()) return FromError(v.error());
   const int64_t expires = ctx.clock.NowMs() / 1000 + ctx.cfg.presign_ttl_s;
   // Object storage that hands out its own URLs (S3) takes the bytes
@@ -225,21 +252,24 @@ std::variant<http::Response, std::unique_ptr<http::BodySink>> Upload(const Conte
   if (!v.ok()) return FromError(v.error());
   if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
   if ((**v).status != VideoStatus::kUploading)
-    return Fail(409, "already_uploaded", "this video is no longer waiting for its file");
+    return Fail(409, kAlreadyUploaded, "this video is no longer waiting for its file");
+  // Refused before a byte is read when the file is already there; one that
+  // arrives meanwhile is caught when this body is committed.
+  if (auto st = ctx.svc.StatSource(id); st.ok()) return Fail(409, kAlreadyUploaded, kAlreadyUploadedMessage);
   // Refused before a byte is read, rather than after filling the disk.
   if (Status room = ctx.svc.CheckRoomFor(static_cast<uint64_t>(size)); !room.ok()) return FromError(room.error());
   auto w = ctx.svc.OpenSourceWriter(id);
   if (!w.ok()) return FromError(w.error());
-  return std::unique_ptr<http::BodySink>(new UploadSink(std::move(*w), size, id));
+  return std::unique_ptr<http::BodySink>(new UploadSink(ctx, std::move(*w), size, id));
 }
 
 http::Response Confirm(const Context& ctx, http::Request& req) {
-  auto loaded = LoadVideo(ctx, req);
+  auto loaded = LoadChangeable(ctx, req);
   if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
   const Video& v = std::get<Video>(loaded);
-  // The job pins these bytes: a later PUT to the still-valid upload URL
-  // makes the worker refuse the source rather than transcode other bytes.
-  std::string source_etag;
+  // The job pins these bytes (their SHA-256, or the ETag of an object a
+  // client PUT straight to S3): the worker transcodes nothing else.
+  std::string source_pin;
   if (v.status == VideoStatus::kUploading || v.status == VideoStatus::kError) {
     auto st = ctx.svc.StatSource(v.id);
     if (!st.ok()) {
@@ -249,9 +279,11 @@ http::Response Confirm(const Context& ctx, http::Request& req) {
     }
     if (static_cast<int64_t>(st->size) != v.file_size)
       return Fail(409, "size_mismatch", "the stored file's size differs from the declared size");
-    source_etag = st->etag;
+    auto pin = ctx.svc.SourcePin(v.id, *st);
+    if (!pin.ok()) return FromError(pin.error());
+    source_pin = std::move(*pin);
   }
-  auto r = ctx.svc.Confirm(v.id, source_etag);
+  auto r = ctx.svc.Confirm(v.id, source_pin);
   if (!r.ok()) return FromError(r.error());
   if (!r->has_value()) return Fail(404, "not_found", "no video with id " + v.id);
   return OkText(ctx.svc.JsonText((*r)->video, RequestBase(req, ctx.cfg)),

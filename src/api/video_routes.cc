@@ -11,7 +11,17 @@
 namespace vs::api {
 namespace {
 
+// A page of the videos the caller may list: public ones and its own (all
+// for admins); only its own with ?mine=1.
 http::Response ListPage(const Context& ctx, const http::Request& req, db::ListQuery q) {
+  auto caller = Identify(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&caller)) return std::move(*r);
+  const Caller& c = std::get<Caller>(caller);
+  q.audience = service::AudienceFor(c.viewer);
+  if (const auto mine = req.Query("mine"); mine && (*mine == "1" || *mine == "true")) {
+    if (auto refused = RequireAccount(ctx, c, /*upload=*/false)) return std::move(*refused);
+    q.owner_id = c.viewer.user_id;
+  }
   auto pp = PageParams(req);
   if (!pp.ok()) return FromError(pp.error());
   q.limit = pp->first;
@@ -56,8 +66,10 @@ http::Response ByStatus(const Context& ctx, http::Request& req) {
   return ListPage(ctx, req, lq);
 }
 
-http::Response Stats(const Context& ctx, http::Request&) {
-  auto counts = ctx.svc.CountByStatus();
+http::Response Stats(const Context& ctx, http::Request& req) {
+  auto caller = Identify(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&caller)) return std::move(*r);
+  auto counts = ctx.svc.CountByStatus(service::AudienceFor(std::get<Caller>(caller).viewer));
   if (!counts.ok()) return FromError(counts.error());
   json::object by;
   int64_t total = 0;
@@ -69,13 +81,13 @@ http::Response Stats(const Context& ctx, http::Request&) {
 }
 
 http::Response Get(const Context& ctx, http::Request& req) {
-  auto loaded = LoadVideo(ctx, req);
+  auto loaded = LoadVisible(ctx, req);
   if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
   return OkText(ctx.svc.JsonText(std::get<Video>(loaded), RequestBase(req, ctx.cfg)));
 }
 
 http::Response Status(const Context& ctx, http::Request& req) {
-  auto loaded = LoadVideo(ctx, req);
+  auto loaded = LoadVisible(ctx, req);
   if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
   const Video& v = std::get<Video>(loaded);
   std::string data;
@@ -90,42 +102,54 @@ http::Response Status(const Context& ctx, http::Request& req) {
   return OkText(data);
 }
 
+// Who asks (401 first), then what is asked (400), then whether the video
+// is theirs (404): a bad body says nothing of the video.
 http::Response Update(const Context& ctx, http::Request& req) {
   const std::string id = req.Param("id");
   if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
-  auto body = JsonBody(req, {"title", "description"});
+  auto caller = Identify(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&caller)) return std::move(*r);
+  const Caller& c = std::get<Caller>(caller);
+  if (auto refused = RequireAccount(ctx, c, /*upload=*/true)) return std::move(*refused);
+  auto body = JsonBody(req, {"title", "description", "visibility"});
   if (auto* r = std::get_if<http::Response>(&body)) return std::move(*r);
   const json::object& fields = std::get<json::object>(body);
   auto title = StringField(fields, "title", 1, 200);
   if (!title.ok()) return FromError(title.error());
   auto description = StringField(fields, "description", 0, 5000);
   if (!description.ok()) return FromError(description.error());
-  if (!*title && !*description)
-    return Fail(400, "invalid_field", "give a title and/or a description to change");
+  auto visibility = VisibilityField(fields);
+  if (!visibility.ok()) return FromError(visibility.error());
+  if (!*title && !*description && !*visibility)
+    return Fail(400, "invalid_field", "give a title, a description and/or a visibility to change");
   if ((*title && HasControlChars(**title, false)) ||
       (*description && HasControlChars(**description, true)))
     return Fail(400, "invalid_field", "control characters are not allowed");
-  auto v = ctx.svc.UpdateMetadata(id, *title, *description);
+  auto loaded = LoadChangeable(ctx, req, c);
+  if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
+  auto v = ctx.svc.UpdateMetadata(id, *title, *description, *visibility);
   if (!v.ok()) return FromError(v.error());
-  if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
+  if (!v->has_value()) return NotFoundVideo(id);
   return OkText(ctx.svc.JsonText(**v, RequestBase(req, ctx.cfg)), "video updated");
 }
 
 http::Response Delete(const Context& ctx, http::Request& req) {
-  const std::string id = req.Param("id");
-  if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
+  auto loaded = LoadChangeable(ctx, req);
+  if (auto* refused = std::get_if<http::Response>(&loaded)) return std::move(*refused);
+  const std::string id = std::get<Video>(loaded).id;
   auto r = ctx.svc.Delete(id);
   if (!r.ok()) return FromError(r.error());
-  if (!*r) return Fail(404, "not_found", "no video with id " + id);
+  if (!*r) return NotFoundVideo(id);
   return Ok(json::object{{"id", id}}, "video deleted");
 }
 
 http::Response Retry(const Context& ctx, http::Request& req) {
-  const std::string id = req.Param("id");
-  if (!IsValidId(id)) return Fail(400, "invalid_id", "video ids are 24 hexadecimal characters");
+  auto loaded = LoadChangeable(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&loaded)) return std::move(*r);
+  const std::string id = std::get<Video>(loaded).id;
   auto v = ctx.svc.Retry(id);
   if (!v.ok()) return FromError(v.error());
-  if (!v->has_value()) return Fail(404, "not_found", "no video with id " + id);
+  if (!v->has_value()) return NotFoundVideo(id);
   return OkText(ctx.svc.JsonText(**v, RequestBase(req, ctx.cfg)), "queued for another attempt");
 }
 
@@ -134,7 +158,9 @@ http::Response Notifications(const Context& ctx, http::Request& req) {
   if (!pp.ok()) return FromError(pp.error());
   const std::string video = req.Query("videoId").value_or("");
   if (!video.empty() && !IsValidId(video)) return Fail(400, "invalid_id", "videoId is not a valid id");
-  auto page = ctx.svc.Notifications(pp->first, pp->second, video);
+  auto caller = Identify(ctx, req);
+  if (auto* r = std::get_if<http::Response>(&caller)) return std::move(*r);
+  auto page = ctx.svc.Notifications(pp->first, pp->second, video, service::AudienceFor(std::get<Caller>(caller).viewer));
   if (!page.ok()) return FromError(page.error());
   json::array items;
   for (const auto& n : page->items) {

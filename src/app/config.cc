@@ -44,6 +44,10 @@ constexpr Var kVars[] = {
     {"METRICS_TOKEN", "bearer token for GET /metrics (default: none, and only loopback clients may scrape)"},
     {"METRICS_PORT", "visionsync worker: serve /metrics, /healthz and /readyz on this port (default 0: off)"},
     {"JOB_STUCK_SECONDS", "a job queued or running for longer is logged as stuck (default 900)"},
+    {"REGISTRATION", "open: anyone may create an account; closed: only operators (visionsync user add) (default open)"},
+    {"ANONYMOUS_UPLOADS", "1: uploads without an account, and anyone may change videos without an owner (default 0)"},
+    {"SESSION_TTL_SECONDS", "life of a sign-in session and its token (default 2592000, 30 days)"},
+    {"PLAYBACK_TTL_SECONDS", "life of a private video's playback URLs (default 14400)"},
     {"DATABASE_URL", "postgresql://user:pass@host:port/db: PostgreSQL (default: SQLite in DATA_DIR)"},
     {"S3_BUCKET", "store uploads and outputs in this S3 bucket (default: local disk in DATA_DIR)"},
     {"S3_ENDPOINT", "S3-compatible server, e.g. http://127.0.0.1:4569 (default: AWS's regional endpoint)"},
@@ -111,6 +115,14 @@ Result<Config> ConfigFromEnv() {
   VS_TRY(Int("METRICS_PORT", 0, 65535, &v));
   c.metrics_port = static_cast<int>(v);
   VS_TRY(Int("JOB_STUCK_SECONDS", 10, 30 * 86400, &c.job_stuck_s));
+  const std::string registration = Get("REGISTRATION");
+  if (!registration.empty() && registration != "open" && registration != "closed")
+    return MakeError("invalid_config", "REGISTRATION must be open or closed");
+  c.registration_open = registration != "closed";
+  const std::string anonymous = Get("ANONYMOUS_UPLOADS");
+  c.anonymous_uploads = anonymous == "1" || anonymous == "true" || anonymous == "yes";
+  VS_TRY(Int("SESSION_TTL_SECONDS", 300, 365LL * 86400, &c.session_ttl_s));
+  VS_TRY(Int("PLAYBACK_TTL_SECONDS", 60, 7 * 86400, &c.playback_ttl_s));
   c.database_url = Get("DATABASE_URL");
   if (!c.database_url.empty() && c.database_url.rfind("postgresql://", 0) != 0 &&
       c.database_url.rfind("postgres://", 0) != 0)

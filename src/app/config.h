@@ -48,6 +48,11 @@ struct Config {
   std::string metrics_token;     // /metrics wants "Authorization: Bearer <it>"; empty = loopback only
   int metrics_port = 0;          // `visionsync worker`: serve /metrics, /healthz, /readyz here (0 = off)
   int64_t job_stuck_s = 900;     // a job queued or running longer is logged as stuck
+  // Accounts (docs/accounts.md).
+  bool registration_open = true;     // REGISTRATION=open|closed
+  bool anonymous_uploads = false;    // ANONYMOUS_UPLOADS: the original's open flow
+  int64_t session_ttl_s = 30LL * 24 * 3600;
+  int64_t playback_ttl_s = 4 * 3600;
 
   // Scale-out adapters; each one empty = the embedded default.
   std::string database_url;  // postgresql://... (else SQLite in data_dir)

@@ -22,12 +22,13 @@ class GuardedVideos final : public db::VideoRepository, Guard {
   Status Create(const Video& v) override { return Run([&] { return in_.Create(v); }); }
   Result<std::optional<Video>> Get(const std::string& id) override { return Run([&] { return in_.Get(id); }); }
   Result<Page<Video>> List(const db::ListQuery& q) override { return Run([&] { return in_.List(q); }); }
-  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() override {
-    return Run([&] { return in_.CountByStatus(); });
+  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus(const db::Audience& a) override {
+    return Run([&] { return in_.CountByStatus(a); });
   }
   Result<std::optional<Video>> UpdateMetadata(const std::string& id, const std::optional<std::string>& t,
-                                              const std::optional<std::string>& d) override {
-    return Run([&] { return in_.UpdateMetadata(id, t, d); });
+                                              const std::optional<std::string>& d,
+                                              const std::optional<Visibility>& vis) override {
+    return Run([&] { return in_.UpdateMetadata(id, t, d, vis); });
   }
   Result<std::optional<Video>> Transition(const std::string& id, const std::vector<VideoStatus>& from,
                                           VideoStatus to, const db::StatusPatch& p) override {
@@ -41,6 +42,9 @@ class GuardedVideos final : public db::VideoRepository, Guard {
     return Run([&] { return in_.ConfirmUpload(id, source_etag); });
   }
   Result<bool> Delete(const std::string& id) override { return Run([&] { return in_.Delete(id); }); }
+  Result<int64_t> AdoptOrphans(const std::string& owner) override {
+    return Run([&] { return in_.AdoptOrphans(owner); });
+  }
 
  private:
   db::VideoRepository& in_;
@@ -53,8 +57,9 @@ class GuardedNotifications final : public db::NotificationRepository, Guard {
   Result<Notification> Add(const std::string& v, VideoStatus s, const std::string& m) override {
     return Run([&] { return in_.Add(v, s, m); });
   }
-  Result<Page<Notification>> List(int limit, const std::string& cursor, const std::string& v) override {
-    return Run([&] { return in_.List(limit, cursor, v); });
+  Result<Page<Notification>> List(int limit, const std::string& cursor, const std::string& v,
+                                  const db::Audience& a) override {
+    return Run([&] { return in_.List(limit, cursor, v, a); });
   }
   Result<bool> RecordDelivery(const std::string& id, int64_t now_ms) override {
     return Run([&] { return in_.RecordDelivery(id, now_ms); });
@@ -89,6 +94,46 @@ class GuardedJobs final : public db::JobQueue, Guard {
 
  private:
   db::JobQueue& in_;
+};
+
+class GuardedUsers final : public db::UserRepository, Guard {
+ public:
+  GuardedUsers(db::UserRepository& in, std::shared_ptr<CircuitBreaker> b) : Guard(std::move(b)), in_(in) {}
+  Result<std::optional<User>> Register(User u) override {
+    return Run([&] { return in_.Register(std::move(u)); });
+  }
+  Result<std::optional<User>> Get(const std::string& id) override { return Run([&] { return in_.Get(id); }); }
+  Result<std::optional<User>> FindByEmail(const std::string& e) override {
+    return Run([&] { return in_.FindByEmail(e); });
+  }
+  Result<bool> SetAdmin(const std::string& id, bool admin) override {
+    return Run([&] { return in_.SetAdmin(id, admin); });
+  }
+  Result<bool> SetPasswordHash(const std::string& id, const std::string& h, int64_t now_ms) override {
+    return Run([&] { return in_.SetPasswordHash(id, h, now_ms); });
+  }
+  Result<int64_t> Count() override { return Run([&] { return in_.Count(); }); }
+
+ private:
+  db::UserRepository& in_;
+};
+
+class GuardedSessions final : public db::SessionRepository, Guard {
+ public:
+  GuardedSessions(db::SessionRepository& in, std::shared_ptr<CircuitBreaker> b) : Guard(std::move(b)), in_(in) {}
+  Status Create(const Session& s) override { return Run([&] { return in_.Create(s); }); }
+  Result<std::optional<Session>> Get(const std::string& id) override { return Run([&] { return in_.Get(id); }); }
+  Result<std::vector<Session>> ListForUser(const std::string& user, int64_t now_ms) override {
+    return Run([&] { return in_.ListForUser(user, now_ms); });
+  }
+  Result<bool> Delete(const std::string& id) override { return Run([&] { return in_.Delete(id); }); }
+  Result<int64_t> DeleteForUser(const std::string& user) override {
+    return Run([&] { return in_.DeleteForUser(user); });
+  }
+  Result<int64_t> PruneExpired(int64_t now_ms) override { return Run([&] { return in_.PruneExpired(now_ms); }); }
+
+ private:
+  db::SessionRepository& in_;
 };
 
 class GuardedStore final : public store::ObjectStore, Guard {
@@ -135,12 +180,13 @@ class GuardedStore final : public store::ObjectStore, Guard {
 // moment space is freed.
 bool IsInfrastructureFailure(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
 
-GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,
-                              db::JobQueue& jobs, std::shared_ptr<CircuitBreaker> breaker) {
+GuardedDatabase GuardDatabase(db::Database& db, std::shared_ptr<CircuitBreaker> breaker) {
   GuardedDatabase g;
-  g.videos = std::make_unique<GuardedVideos>(videos, breaker);
-  g.notifications = std::make_unique<GuardedNotifications>(notifications, breaker);
-  g.jobs = std::make_unique<GuardedJobs>(jobs, breaker);
+  g.videos = std::make_unique<GuardedVideos>(db.videos(), breaker);
+  g.notifications = std::make_unique<GuardedNotifications>(db.notifications(), breaker);
+  g.jobs = std::make_unique<GuardedJobs>(db.jobs(), breaker);
+  g.users = std::make_unique<GuardedUsers>(db.users(), breaker);
+  g.sessions = std::make_unique<GuardedSessions>(db.sessions(), breaker);
   return g;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/clock.h"
+#include "db/database.h"
 #include "db/repository.h"
 #include "resilience/circuit_breaker.h"
 #include "store/object_store.h"
@@ -17,11 +18,13 @@ struct GuardedDatabase {
   std::unique_ptr<db::VideoRepository> videos;
   std::unique_ptr<db::NotificationRepository> notifications;
   std::unique_ptr<db::JobQueue> jobs;
+  std::unique_ptr<db::UserRepository> users;
+  std::unique_ptr<db::SessionRepository> sessions;
 };
 
-// Wraps all three repositories with one breaker (they share one database).
-GuardedDatabase GuardDatabase(db::VideoRepository& videos, db::NotificationRepository& notifications,
-                              db::JobQueue& jobs, std::shared_ptr<resilience::CircuitBreaker> breaker);
+// Wraps every repository of `db` with one breaker (they share one
+// database). `db` must outlive the result.
+GuardedDatabase GuardDatabase(db::Database& db, std::shared_ptr<resilience::CircuitBreaker> breaker);
 std::unique_ptr<store::ObjectStore> GuardStore(store::ObjectStore& inner,
                                                std::shared_ptr<resilience::CircuitBreaker> breaker);
 

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "db/sqlite_database.h"
+
 namespace vs::app {
 namespace {
 
@@ -132,6 +134,104 @@ TEST_F(GuardedStoreTest, AFullDiskNeverOpensTheBreaker) {
   ASSERT_TRUE((*w)->Write("abc", 3).ok());
   EXPECT_TRUE((*w)->Commit().ok());
   EXPECT_TRUE(guarded->Stat("raw/x/source").ok());
+}
+
+// The accounts of a real (in-memory) database behind a fault switch; the
+// rest of the database as it is.
+class FlakyUsers final : public db::UserRepository {
+ public:
+  explicit FlakyUsers(db::UserRepository& in) : in_(in) {}
+  bool broken = false;
+  int calls = 0;
+  Result<std::optional<User>> Register(User u) override { return in_.Register(std::move(u)); }
+  Result<std::optional<User>> Get(const std::string& id) override {
+    ++calls;
+    if (broken) return db::DbError("database is locked");
+    return in_.Get(id);
+  }
+  Result<std::optional<User>> FindByEmail(const std::string& e) override { return in_.FindByEmail(e); }
+  Result<bool> SetAdmin(const std::string& id, bool a) override { return in_.SetAdmin(id, a); }
+  Result<bool> SetPasswordHash(const std::string& id, const std::string& h, int64_t now) override {
+    return in_.SetPasswordHash(id, h, now);
+  }
+  Result<int64_t> Count() override { return in_.Count(); }
+
+ private:
+  db::UserRepository& in_;
+};
+
+class FlakyAccountsDatabase final : public db::Database {
+ public:
+  explicit FlakyAccountsDatabase(db::Database& in) : in_(in), users_(in.users()) {}
+  FlakyUsers& flaky_users() { return users_; }
+  db::VideoRepository& videos() override { return in_.videos(); }
+  db::NotificationRepository& notifications() override { return in_.notifications(); }
+  db::JobQueue& jobs() override { return in_.jobs(); }
+  db::EventLog& events() override { return in_.events(); }
+  db::UserRepository& users() override { return users_; }
+  db::SessionRepository& sessions() override { return in_.sessions(); }
+  int schema_version() override { return in_.schema_version(); }
+  Status Ping() override { return in_.Ping(); }
+  void StartJobListener(std::function<void()> on_job) override { in_.StartJobListener(std::move(on_job)); }
+  void StopJobListener() override { in_.StopJobListener(); }
+
+ private:
+  db::Database& in_;
+  FlakyUsers users_;
+};
+
+User MakeUser(const std::string& id, const std::string& email) {
+  User u;
+  u.id = id;
+  u.email = email;
+  u.password_hash = "hash";
+  return u;
+}
+
+TEST(GuardedDatabaseTest, AccountsForwardAndShareTheDatabaseBreaker) {
+  FakeClock clock;
+  auto sqlite = db::SqliteDatabase::Open(":memory:", clock);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.error().message;
+  FlakyAccountsDatabase flaky(**sqlite);
+  auto breaker = std::make_shared<resilience::CircuitBreaker>("database", resilience::BreakerOptions{}, clock);
+  GuardedDatabase g = GuardDatabase(flaky, breaker);
+  ASSERT_NE(g.users, nullptr);
+  ASSERT_NE(g.sessions, nullptr);
+
+  const std::string uid = "0123456789abcdef01234567";
+  auto user = g.users->Register(MakeUser(uid, "a@example.org"));
+  ASSERT_TRUE(user.ok() && user->has_value());
+  EXPECT_TRUE((*user)->is_admin);
+  EXPECT_EQ((*g.users->FindByEmail("a@example.org"))->id, uid);
+  EXPECT_EQ(*g.users->Count(), 1);
+  Session s;
+  s.id = "fedcba9876543210fedcba98";
+  s.user_id = uid;
+  s.secret_hash = std::string(64, 'f');
+  s.expires_at_ms = 1000;
+  ASSERT_TRUE(g.sessions->Create(s).ok());
+  EXPECT_EQ((*g.sessions->Get(s.id))->user_id, uid);
+  EXPECT_EQ(g.sessions->ListForUser(uid, 0)->size(), 1u);
+
+  // "No such user" is an answer: it never opens the circuit.
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(g.users->Get("nobody")->has_value());
+  EXPECT_EQ(breaker->state(), resilience::BreakerState::kClosed);
+
+  flaky.flaky_users().broken = true;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(g.users->Get(uid).error().code, db::kDbError);
+  EXPECT_EQ(breaker->state(), resilience::BreakerState::kOpen);
+  const int calls = flaky.flaky_users().calls;
+  EXPECT_EQ(g.users->Get(uid).error().code, resilience::kCircuitOpen);
+  EXPECT_EQ(flaky.flaky_users().calls, calls);  // failed fast
+  // One database, one breaker: the sessions and the videos fail fast too.
+  EXPECT_EQ(g.sessions->Get(s.id).error().code, resilience::kCircuitOpen);
+  EXPECT_EQ(g.videos->Get("x").error().code, resilience::kCircuitOpen);
+
+  flaky.flaky_users().broken = false;
+  clock.Advance(60001);
+  EXPECT_TRUE(g.users->Get(uid).ok());  // the trial
+  EXPECT_EQ(breaker->state(), resilience::BreakerState::kClosed);
+  EXPECT_TRUE(*g.sessions->Delete(s.id));
 }
 
 TEST(GuardedAdaptersTest, ClassifiesFailures) {

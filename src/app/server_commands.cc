@@ -29,6 +29,8 @@
 #include "redis/event_fanout.h"
 #include "realtime/realtime.h"
 #include "service/event_relay.h"
+#include "service/access.h"
+#include "service/auth_service.h"
 #include "service/video_service.h"
 #include "store/object_store.h"
 #include "store/s3_store.h"
@@ -101,6 +103,7 @@ struct Core {
   std::unique_ptr<redis::RedisClient> redis_limits;
   redis::RedisOptions redis_options;
   std::unique_ptr<service::VideoService> svc;
+  std::unique_ptr<service::AuthService> auth;
   std::string secret;
   // Every breaker of this process, for /metrics.
   std::vector<std::shared_ptr<resilience::CircuitBreaker>> breakers;
@@ -119,11 +122,16 @@ struct Core {
     const resilience::BreakerOptions bo = Breaker();
     breakers.push_back(std::make_shared<resilience::CircuitBreaker>("database", bo, clock));
     breakers.push_back(std::make_shared<resilience::CircuitBreaker>("storage", bo, clock));
-    guarded_db = GuardDatabase(db->videos(), db->notifications(), db->jobs(), breakers[0]);
+    guarded_db = GuardDatabase(*db, breakers[0]);
     guarded_store = GuardStore(*store, breakers[1]);
+    service::UrlConfig urls{cfg.public_url, cfg.cdn_base_url,
+                            HmacSha256Hex(secret, "visionsync playback urls"), cfg.playback_ttl_s};
     svc = std::make_unique<service::VideoService>(*guarded_db.videos, *guarded_db.notifications, *guarded_store, bus,
-                                                  clock, service::UrlConfig{cfg.public_url, cfg.cdn_base_url},
-                                                  guarded_db.jobs.get());
+                                                  clock, std::move(urls), guarded_db.jobs.get());
+    service::AuthOptions ao;
+    ao.session_ttl_ms = cfg.session_ttl_s * 1000;
+    ao.registration_open = cfg.registration_open;
+    auth = std::make_unique<service::AuthService>(*guarded_db.users, *guarded_db.sessions, clock, ao);
     return {};
   }
 
@@ -288,6 +296,9 @@ int RunServe(bool with_workers) {
   ac.trust_proxy = cfg.trust_proxy;
   ac.web_dist = cfg.web_dist;
   ac.metrics_token = cfg.metrics_token;
+  ac.anonymous_uploads = cfg.anonymous_uploads;
+  ac.session_ttl_s = cfg.session_ttl_s;
+  ac.playback_ttl_s = cfg.playback_ttl_s;
   for (const std::string& url : {cfg.cdn_base_url, S3BrowserEndpoint(cfg.s3)})
     if (!url.empty()) ac.content_urls.push_back(url);
   if (ac.web_dist.empty()) {
@@ -302,6 +313,25 @@ int RunServe(bool with_workers) {
     VS_ASSIGN_OR_RETURN(std::optional<Video> v, core.svc->Get(id));
     return v.has_value();
   };
+  // A socket's identity: "<user id>" ("<user id>!" for admins), "" anonymous.
+  ro.identify = [&core](const http::Headers& headers, const boost::json::object* auth) -> std::string {
+    std::string token;
+    if (auth)
+      if (const auto* t = auth->if_contains("token"); t && t->is_string()) token = std::string(t->as_string());
+    if (token.empty()) token = api::SessionToken(headers);
+    if (token.empty()) return "";
+    auto who = core.auth->Authenticate(token);
+    if (!who.ok() || !who->has_value()) return "";
+    return (**who).user.id + ((**who).user.is_admin ? "!" : "");
+  };
+  ro.may_join = [&core](const std::string& identity, std::string_view kind, std::string_view id) {
+    service::Viewer viewer;
+    viewer.admin = identity.ends_with('!');
+    viewer.user_id = viewer.admin ? identity.substr(0, identity.size() - 1) : identity;
+    if (kind == "user") return !viewer.anonymous() && id == viewer.user_id;
+    auto v = core.svc->Get(std::string(id));
+    return v.ok() && v->has_value() && service::CanView(viewer, **v);
+  };
   // Declared before the server: it must outlive the connections it owns.
   if (fanout) {
     ro.history = [f = fanout.get()](const std::string& id) {
@@ -311,6 +341,7 @@ int RunServe(bool with_workers) {
   }
   realtime::RealtimeServer rt(ro, live, SystemClock::Instance());
   api::Api api(ac, *core.svc, *limiter, SystemClock::Instance());
+  api.SetAuth(core.auth.get());
   metrics::Registry registry;
   api.SetOperations(&registry, core.Readiness());
   core.AddOperations(registry);
@@ -550,6 +581,66 @@ int RunJobsCancel(const std::string& video_id) {
   return 0;
 }
 
+// A password from standard input (one line), so it is in no process list or
+// shell history.
+std::string ReadPassword() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+int RunUserAdd(const std::string& email, const std::string& name, bool admin) {
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  auto u = core.auth->AddUser(email, ReadPassword(), name, admin);
+  if (!u.ok()) return Fatal(u.error().message);
+  std::cout << "user " << u->email << " (" << u->id << ")" << (u->is_admin ? " is an admin" : "") << "\n";
+  return 0;
+}
+
+int RunUserSetAdmin(const std::string& email, bool off) {
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  auto done = core.auth->SetAdmin(email, !off);
+  if (!done.ok()) return Fatal(done.error().message);
+  if (!*done) return Fatal("no user with email " + email);
+  std::cout << email << (off ? " is no longer an admin\n" : " is an admin\n");
+  return 0;
+}
+
+int RunUserResetPassword(const std::string& email) {
+  Core core;
+  if (Status s = core.Open(); !s.ok()) return Fatal(s.error().message);
+  auto done = core.auth->ResetPassword(email, ReadPassword());
+  if (!done.ok()) return Fatal(done.error().message);
+  if (!*done) return Fatal("no user with email " + email);
+  std::cout << "password of " << email << " changed; every session of it ended\n";
+  return 0;
+}
+
+void AddUserCommands(CLI::App& app, int* exit_code) {
+  CLI::App* user = app.add_subcommand("user", "Manage accounts (operators); passwords are read from standard input");
+  user->require_subcommand(1);
+  user->footer(ConfigHelp());
+  auto email = std::make_shared<std::string>();
+  auto name = std::make_shared<std::string>();
+  auto admin = std::make_shared<bool>(false);
+  CLI::App* add = user->add_subcommand("add", "Create an account (also when REGISTRATION=closed)");
+  add->add_option("email", *email, "its email")->required();
+  add->add_option("--name", *name, "its display name (default: the email before the @)");
+  add->add_flag("--admin", *admin, "make it an admin");
+  add->callback([=] { *exit_code = RunUserAdd(*email, *name, *admin); });
+  auto off = std::make_shared<bool>(false);
+  CLI::App* set_admin = user->add_subcommand("set-admin", "Make an account an admin (--off: no longer)");
+  set_admin->add_option("email", *email, "its email")->required();
+  set_admin->add_flag("--off", *off, "take admin rights away");
+  set_admin->callback([=] { *exit_code = RunUserSetAdmin(*email, *off); });
+  CLI::App* reset = user->add_subcommand("reset-password", "Set a new password and end every session of the account");
+  reset->add_option("email", *email, "its email")->required();
+  reset->callback([=] { *exit_code = RunUserResetPassword(*email); });
+}
+
 void AddJobCommands(CLI::App& app, int* exit_code) {
   CLI::App* jobs = app.add_subcommand("jobs", "Inspect and control the transcoding queue (operators)");
   jobs->require_subcommand(1);
@@ -576,6 +667,7 @@ void AddJobCommands(CLI::App& app, int* exit_code) {
 
 void AddServerCommands(CLI::App& app, int* exit_code) {
   AddJobCommands(app, exit_code);
+  AddUserCommands(app, exit_code);
   const std::string env_help = ConfigHelp();
   CLI::App* serve = app.add_subcommand("serve", "Run the whole product: API, media, web UI and embedded workers");
   serve->footer(env_help);

@@ -25,6 +25,7 @@ enum class ErrorKind {
   kUnavailable,  // a dependency is down or overloaded; retrying later may work
   kTooLarge,     // the input exceeds a size limit
   kForbidden,    // the caller may not do this
+  kUnauthenticated,  // the caller must say who it is (sign in) first
   kInternal,     // anything else: a bug or an unexpected failure
   // The storage (disk, database file) is full: not an outage, so it never
   // trips a breaker; writes work again as soon as space is freed.
@@ -46,6 +47,8 @@ constexpr std::string_view ToString(ErrorKind kind) {
       return "too_large";
     case ErrorKind::kForbidden:
       return "forbidden";
+    case ErrorKind::kUnauthenticated:
+      return "unauthenticated";
     case ErrorKind::kInternal:
       return "internal";
     case ErrorKind::kInsufficientStorage:

@@ -49,6 +49,7 @@ TEST(ResultTest, ErrorKindNames) {
   EXPECT_EQ(ToString(ErrorKind::kConflict), "conflict");
   EXPECT_EQ(ToString(ErrorKind::kUnavailable), "unavailable");
   EXPECT_EQ(ToString(ErrorKind::kTooLarge), "too_large");
+  EXPECT_EQ(ToString(ErrorKind::kUnauthenticated), "unauthenticated");
   EXPECT_EQ(ToString(ErrorKind::kForbidden), "forbidden");
   EXPECT_EQ(ToString(ErrorKind::kInternal), "internal");
   EXPECT_EQ(ToString(ErrorKind::kInsufficientStorage), "insufficient_storage");

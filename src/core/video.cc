@@ -40,6 +40,21 @@ bool CanTransition(VideoStatus from, VideoStatus to) {
   return false;
 }
 
+std::string_view ToString(Visibility v) {
+  switch (v) {
+    case Visibility::kPublic: return "public";
+    case Visibility::kUnlisted: return "unlisted";
+    case Visibility::kPrivate: return "private";
+  }
+  return "private";
+}
+
+std::optional<Visibility> ParseVisibility(std::string_view s) {
+  for (Visibility v : kAllVisibilities)
+    if (ToString(v) == s) return v;
+  return std::nullopt;
+}
+
 std::string_view ToString(JobState s) {
   switch (s) {
     case JobState::kQueued: return "queued";

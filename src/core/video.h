@@ -27,6 +27,19 @@ std::optional<VideoStatus> ParseVideoStatus(std::string_view s);
 // new upload confirmation (ERROR -> UPLOADED).
 bool CanTransition(VideoStatus from, VideoStatus to);
 
+// Who may see a video. kPublic: listed, searchable, playable by anyone;
+// kUnlisted: readable by anyone who has its id, never listed or searched for
+// others; kPrivate: its owner and admins only.
+enum class Visibility { kPublic, kUnlisted, kPrivate };
+
+inline constexpr Visibility kAllVisibilities[] = {Visibility::kPublic, Visibility::kUnlisted,
+                                                  Visibility::kPrivate};
+
+// "public", "unlisted", "private" (also the database's spelling).
+std::string_view ToString(Visibility v);
+// The exact lower-case names only; nullopt otherwise.
+std::optional<Visibility> ParseVisibility(std::string_view s);
+
 struct RenditionInfo {
   std::string id;    // representation id in file names
   std::string name;  // "1080p", "audio"
@@ -51,6 +64,10 @@ struct Video {
   std::vector<RenditionInfo> renditions;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // A user id; empty = no owner (made before accounts existed, or an
+  // anonymous upload).
+  std::string owner_id;
+  Visibility visibility = Visibility::kPublic;
 };
 
 struct Notification {
@@ -76,9 +93,11 @@ struct Job {
   std::string lease_owner;
   int64_t lease_expires_ms = 0;
   std::string last_error;
-  // The uploaded source's ETag when the upload was confirmed: the worker
-  // transcodes only those bytes (a later PUT to a still-valid upload URL may
-  // have replaced them). Empty for jobs queued before it was recorded.
+  // The bytes the upload was confirmed for: "sha256:<hex>" (their digest,
+  // when this server received them) or the store's ETag (a client PUT
+  // straight to S3, where a later PUT to a still-valid URL replaces the
+  // object). The worker transcodes only those bytes. Empty for jobs queued
+  // before it was recorded.
   std::string source_etag;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;

@@ -26,6 +26,14 @@ TEST(VideoStatusTest, ReadyIsFinal) {
   EXPECT_FALSE(CanTransition(VideoStatus::kError, VideoStatus::kReady));
 }
 
+TEST(VisibilityTest, RoundTripsAndParsesOnlyExactNames) {
+  for (Visibility v : kAllVisibilities) EXPECT_EQ(ParseVisibility(ToString(v)), v);
+  EXPECT_EQ(ToString(Visibility::kUnlisted), "unlisted");
+  EXPECT_FALSE(ParseVisibility("Public").has_value());
+  EXPECT_FALSE(ParseVisibility("public ").has_value());
+  EXPECT_FALSE(ParseVisibility("").has_value());
+}
+
 TEST(IdsTest, ValidUniqueAndTimeOrdered) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {

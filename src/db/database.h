@@ -25,6 +25,8 @@ class Database {
   virtual NotificationRepository& notifications() = 0;
   virtual JobQueue& jobs() = 0;
   virtual EventLog& events() = 0;
+  virtual UserRepository& users() = 0;
+  virtual SessionRepository& sessions() = 0;
   // The schema version reached by the migrations when the database opened.
   virtual int schema_version() = 0;
 

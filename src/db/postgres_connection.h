@@ -46,6 +46,15 @@ class PgParams {
   std::string error_;
 };
 
+// A `param` for the SQL builders of repository_common.h (VideoScopeSql):
+// adds each value to `p` and answers its placeholder ($n).
+inline auto NumberedParam(PgParams& p) {
+  return [&p](const std::string& v) {
+    p.Text(v);
+    return "$" + std::to_string(p.size());
+  };
+}
+
 // A statement's rows (text format). Move-only owner of the PGresult.
 class PgResult {
  public:

@@ -10,6 +10,7 @@
 #include "db/postgres_job_queue.h"
 #include "db/postgres_notification_repository.h"
 #include "db/postgres_schema.h"
+#include "db/postgres_user_repository.h"
 #include "db/postgres_video_repository.h"
 #include "db/search_tokens.h"
 
@@ -30,7 +31,9 @@ class PostgresDatabase final : public Database {
         videos_(pool_, clock, *tokenizer_),
         notifications_(pool_, clock),
         jobs_(pool_, clock),
-        events_(pool_, clock) {}
+        events_(pool_, clock),
+        users_(pool_, clock),
+        sessions_(pool_) {}
   ~PostgresDatabase() override { StopJobListener(); }
 
   Status Init() {
@@ -46,6 +49,8 @@ class PostgresDatabase final : public Database {
   NotificationRepository& notifications() override { return notifications_; }
   JobQueue& jobs() override { return jobs_; }
   EventLog& events() override { return events_; }
+  UserRepository& users() override { return users_; }
+  SessionRepository& sessions() override { return sessions_; }
   int schema_version() override { return schema_version_; }
 
   Status Ping() override {
@@ -75,6 +80,8 @@ class PostgresDatabase final : public Database {
   internal::PgNotificationRepository notifications_;
   internal::PgJobQueue jobs_;
   internal::PgEventLog events_;
+  internal::PgUserRepository users_;
+  internal::PgSessionRepository sessions_;
   int schema_version_ = 0;  // written once, before the database is handed out
   std::mutex listener_mu_;
   std::unique_ptr<internal::PgJobListener> listener_;

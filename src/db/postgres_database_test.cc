@@ -311,14 +311,14 @@ TEST_F(PostgresDatabaseTest, StatementTimeoutBoundsAWaitForALockedRow) {
   RawConn holder(url_);
   holder.Exec("BEGIN");
   holder.Exec("SELECT id FROM videos FOR UPDATE");
-  auto r = db->videos().UpdateMetadata(Id(1), std::string("x"), std::nullopt);
+  auto r = db->videos().UpdateMetadata(Id(1), std::string("x"), std::nullopt, std::nullopt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, kDbError);
   EXPECT_NE(r.error().message.find("statement timeout"), std::string::npos) << r.error().message;
   holder.Exec("ROLLBACK");
 
   // The connection that timed out is fine for the next call.
-  auto again = db->videos().UpdateMetadata(Id(1), std::string("x"), std::nullopt);
+  auto again = db->videos().UpdateMetadata(Id(1), std::string("x"), std::nullopt, std::nullopt);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ((*again)->title, "x");
 }

@@ -23,7 +23,8 @@ Result<Notification> PgNotificationRepository::Add(const std::string& video_id, 
 }
 
 Result<Page<Notification>> PgNotificationRepository::List(int limit, const std::string& cursor,
-                                                          const std::string& video_id) {
+                                                          const std::string& video_id,
+                                                          const Audience& a) {
   VS_ASSIGN_OR_RETURN(const std::optional<int64_t> before, ParseNotificationCursor(cursor));
   limit = ClampLimit(limit);
 
@@ -35,6 +36,7 @@ Result<Page<Notification>> PgNotificationRepository::List(int limit, const std::
     p.Text(video_id);
     sql += " AND video_id = " + next();
   }
+  sql += NotificationScopeSql(a, NumberedParam(p));
   if (before) {
     p.Int(*before);
     sql += " AND id < " + next();

@@ -15,8 +15,8 @@ class PgNotificationRepository final : public NotificationRepository {
 
   Result<Notification> Add(const std::string& video_id, VideoStatus status,
                            const std::string& message) override;
-  Result<Page<Notification>> List(int limit, const std::string& cursor,
-                                  const std::string& video_id) override;
+  Result<Page<Notification>> List(int limit, const std::string& cursor, const std::string& video_id,
+                                  const Audience& a) override;
   Result<bool> RecordDelivery(const std::string& delivery_id, int64_t now_ms) override;
 
  private:

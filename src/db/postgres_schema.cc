@@ -113,6 +113,38 @@ const PgMigration kV4 = {{
     "CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at_ms)",
 }};
 
+// v5: accounts (issue 12). Users, unique by lower(email), their sessions
+// (gone with the user), and each video's owner and visibility. Videos from
+// before have no owner and stay public (constant defaults: no table
+// rewrite); the first user to register adopts them. videos.owner_id has no
+// foreign key: a video keeps its owner id as history, like jobs keep their
+// video id.
+const PgMigration kV5 = {{
+    R"sql(CREATE TABLE users (
+  id text COLLATE "C" PRIMARY KEY,
+  email text NOT NULL,
+  name text NOT NULL DEFAULT '',
+  password_hash text NOT NULL,
+  is_admin boolean NOT NULL DEFAULT false,
+  created_at_ms bigint NOT NULL,
+  updated_at_ms bigint NOT NULL
+))sql",
+    "CREATE UNIQUE INDEX users_by_email ON users (lower(email))",
+    R"sql(CREATE TABLE sessions (
+  id text COLLATE "C" PRIMARY KEY,
+  user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  secret_hash text NOT NULL,
+  created_at_ms bigint NOT NULL,
+  expires_at_ms bigint NOT NULL
+))sql",
+    "CREATE INDEX sessions_by_user ON sessions (user_id)",
+    "CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms)",
+    "ALTER TABLE videos ADD COLUMN owner_id text COLLATE \"C\"",
+    "ALTER TABLE videos ADD COLUMN visibility text NOT NULL DEFAULT 'public' "
+    "CHECK (visibility IN ('public', 'unlisted', 'private'))",
+    "CREATE INDEX videos_by_owner_created ON videos (owner_id, created_at_ms DESC, id DESC)",
+}};
+
 Error NewerSchema(int found, int known) {
   return DbError("database schema version " + std::to_string(found) +
                  " is newer than this binary supports (" + std::to_string(known) + ")");
@@ -164,7 +196,7 @@ Result<int> MigrateLocked(PgConn& c, const std::vector<PgMigration>& migrations)
 }  // namespace
 
 const std::vector<PgMigration>& PostgresMigrations() {
-  static const std::vector<PgMigration> kMigrations = {kV1, kV2, kV3, kV4};
+  static const std::vector<PgMigration> kMigrations = {kV1, kV2, kV3, kV4, kV5};
   return kMigrations;
 }
 

@@ -95,8 +95,7 @@ std::string PgVideoRepository::SearchDocument(const std::string& title,
 
 Status PgVideoRepository::Create(const Video& v) {
   static const std::string kSql = std::string("INSERT INTO videos (") + kVideoColumns +
-                                  ", search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                                  "$11, $12, $13, $14, $15, $16::tsvector)";
+                                  ", search) VALUES (" + kVideoValues + ", $18::tsvector)";
   PgParams p;
   VS_TRY(BindNewVideo(p, v, clock_.NowMs()));
   p.Text(SearchDocument(v.title, v.description, v.file_name));
@@ -132,6 +131,7 @@ Result<Page<Video>> PgVideoRepository::List(const ListQuery& q) {
     p.Text(ToString(*q.status));
     sql += " AND status = " + next();
   }
+  sql += VideoScopeSql(q.audience, q.owner_id, NumberedParam(p));
   if (after) {
     p.Int(after->created_at_ms);
     sql += " AND (created_at_ms, id) < (" + next() + "::bigint, ";
@@ -152,9 +152,13 @@ Result<Page<Video>> PgVideoRepository::List(const ListQuery& q) {
   });
 }
 
-Result<std::vector<std::pair<VideoStatus, int64_t>>> PgVideoRepository::CountByStatus() {
+Result<std::vector<std::pair<VideoStatus, int64_t>>> PgVideoRepository::CountByStatus(
+    const Audience& a) {
+  PgParams p;
+  const std::string sql = "SELECT status, COUNT(*) FROM videos WHERE true" +
+                          VideoScopeSql(a, "", NumberedParam(p)) + " GROUP BY status";
   return pool_.Read([&](PgConn& c) -> Result<std::vector<std::pair<VideoStatus, int64_t>>> {
-    VS_ASSIGN_OR_RETURN(PgResult r, c.Exec("SELECT status, COUNT(*) FROM videos GROUP BY status"));
+    VS_ASSIGN_OR_RETURN(PgResult r, c.Exec(sql, p));
     std::vector<std::pair<VideoStatus, int64_t>> out = ZeroStatusCounts();
     for (int i = 0; i < r.rows(); ++i)
       VS_TRY(SetStatusCount(out, r.row(i).ColText(0), r.row(i).ColInt(1)));
@@ -164,8 +168,8 @@ Result<std::vector<std::pair<VideoStatus, int64_t>>> PgVideoRepository::CountByS
 
 Result<std::optional<Video>> PgVideoRepository::UpdateMetadata(
     const std::string& id, const std::optional<std::string>& title,
-    const std::optional<std::string>& description) {
-  if (!title && !description) return Get(id);
+    const std::optional<std::string>& description, const std::optional<Visibility>& visibility) {
+  if (!title && !description && !visibility) return Get(id);
   // The search column follows the text, which only this process can
   // tokenize: read the row under its lock, then write text and tokens.
   return pool_.InTransaction([&](PgConn& c) -> Result<std::optional<Video>> {
@@ -178,11 +182,12 @@ Result<std::optional<Video>> PgVideoRepository::UpdateMetadata(
         .Text(new_description)
         .Text(SearchDocument(new_title, new_description, current->file_name))
         .Int(clock_.NowMs())
-        .Text(id);
+        .Text(id)
+        .Text(ToString(visibility ? *visibility : current->visibility));
     VS_ASSIGN_OR_RETURN(PgResult r,
                         c.Exec(std::string("UPDATE videos SET title = $1, description = $2, "
-                                           "search = $3::tsvector, updated_at_ms = $4 "
-                                           "WHERE id = $5 RETURNING ") +
+                                           "search = $3::tsvector, updated_at_ms = $4, "
+                                           "visibility = $6 WHERE id = $5 RETURNING ") +
                                    kVideoColumns,
                                p));
     return OptionalVideo(r);
@@ -302,6 +307,17 @@ Result<bool> PgVideoRepository::Delete(const std::string& id) {
     VS_ASSIGN_OR_RETURN(PgResult r, c.Exec("DELETE FROM videos WHERE id = $1", p));
     return r.affected() > 0;
   });
+}
+
+Result<int64_t> PgVideoRepository::AdoptOrphans(const std::string& owner_id) {
+  return pool_.Run([&](PgConn& c) { return AdoptOrphansOn(c, owner_id); });
+}
+
+Result<int64_t> AdoptOrphansOn(PgConn& c, const std::string& owner_id) {
+  PgParams p;
+  p.Text(owner_id);
+  VS_ASSIGN_OR_RETURN(PgResult r, c.Exec(kAdoptOrphansSql, p));
+  return r.affected();
 }
 
 }  // namespace vs::db::internal

@@ -33,10 +33,11 @@ class PgVideoRepository final : public VideoRepository {
   Status Create(const Video& v) override;
   Result<std::optional<Video>> Get(const std::string& id) override;
   Result<Page<Video>> List(const ListQuery& q) override;
-  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() override;
-  Result<std::optional<Video>> UpdateMetadata(
-      const std::string& id, const std::optional<std::string>& title,
-      const std::optional<std::string>& description) override;
+  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus(const Audience& a) override;
+  Result<std::optional<Video>> UpdateMetadata(const std::string& id,
+                                              const std::optional<std::string>& title,
+                                              const std::optional<std::string>& description,
+                                              const std::optional<Visibility>& visibility) override;
   Result<std::optional<Video>> Transition(const std::string& id,
                                           const std::vector<VideoStatus>& from, VideoStatus to,
                                           const StatusPatch& patch) override;
@@ -44,6 +45,7 @@ class PgVideoRepository final : public VideoRepository {
   Result<std::optional<ConfirmResult>> ConfirmUpload(const std::string& id,
                                                      const std::string& source_etag) override;
   Result<bool> Delete(const std::string& id) override;
+  Result<int64_t> AdoptOrphans(const std::string& owner_id) override;
 
  private:
   std::string SearchDocument(const std::string& title, const std::string& description,
@@ -53,5 +55,9 @@ class PgVideoRepository final : public VideoRepository {
   const Clock& clock_;
   const SearchTokenizer& tokenizer_;
 };
+
+// VideoRepository::AdoptOrphans on `c`, inside the caller's transaction
+// (user registration).
+Result<int64_t> AdoptOrphansOn(PgConn& c, const std::string& owner_id);
 
 }  // namespace vs::db::internal

@@ -1,10 +1,11 @@
-// Persistence seams: videos, the status-change history (notifications) and
-// the durable job queue. Adapters: SQLite (embedded default) and PostgreSQL;
-// database.h bundles them per database. Every method is thread-safe and may
-// be called from any thread; several processes (the server and `visionsync
-// worker`) may share one database. Expected failures (database busy, I/O,
-// server unreachable) come back as Errors with code "db_error"; "not found"
-// is a value (nullopt / false), not an error.
+// Persistence seams: videos, the status-change history (notifications), the
+// durable job queue and the accounts (users, sessions). Adapters: SQLite
+// (embedded default) and PostgreSQL; database.h bundles them per database.
+// Every method is thread-safe and may be called from any thread; several
+// processes (the server and `visionsync worker`) may share one database.
+// Expected failures (database busy, I/O, server unreachable) come back as
+// Errors with code "db_error"; "not found" is a value (nullopt / false), not
+// an error.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include "core/event_bus.h"
 #include "core/result.h"
+#include "core/user.h"
 #include "core/video.h"
 
 namespace vs::db {
@@ -33,11 +35,24 @@ inline Error DbFull(std::string message) {
   return MakeError(ErrorKind::kInsufficientStorage, "insufficient_storage", std::move(message));
 }
 
+// Who is asking, for what lists, counts and notifications contain. Unlisted
+// and private videos are never listed, searched or counted for others.
+struct Audience {
+  bool everything = true;  // no filter (admins, internal callers)
+  // When !everything: public videos, plus this user's own (any visibility)
+  // when non-empty.
+  std::string user_id;
+};
+
 struct ListQuery {
   std::optional<VideoStatus> status;  // filter
   std::string search;                 // full-text over title, description, file name
   int limit = 20;                     // clamped to 1..100
   std::string cursor;                 // opaque; from a previous page's next_cursor
+  Audience audience;
+  // Non-empty: only this owner's videos (any visibility), combined with
+  // `audience`.
+  std::string owner_id;
 };
 
 // Fields a status transition may set alongside the status.
@@ -58,16 +73,22 @@ struct ConfirmResult {
 class VideoRepository {
  public:
   virtual ~VideoRepository() = default;
+  // Stores every field, owner_id (empty = none) and visibility included.
   virtual Status Create(const Video& v) = 0;
+  // Whatever its visibility: access checks are the caller's.
   virtual Result<std::optional<Video>> Get(const std::string& id) = 0;
-  // Newest first (created_at, then id, descending).
+  // Newest first (created_at, then id, descending); only what q.audience
+  // may list.
   virtual Result<Page<Video>> List(const ListQuery& q) = 0;
-  // Every status with its count (zeros included), in kAllVideoStatuses order.
-  virtual Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus() = 0;
-  // Returns the updated video; nullopt when it does not exist.
-  virtual Result<std::optional<Video>> UpdateMetadata(const std::string& id,
-                                                      const std::optional<std::string>& title,
-                                                      const std::optional<std::string>& description) = 0;
+  // Every status with its count (zeros included), in kAllVideoStatuses
+  // order, over the videos `a` may list.
+  virtual Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus(const Audience& a) = 0;
+  // Sets the fields given (nullopt keeps one). Returns the updated video;
+  // nullopt when it does not exist.
+  virtual Result<std::optional<Video>> UpdateMetadata(
+      const std::string& id, const std::optional<std::string>& title,
+      const std::optional<std::string>& description,
+      const std::optional<Visibility>& visibility) = 0;
   // Guarded conditional update: sets `to` (and the patch) only if the current
   // status is one of `from` and CanTransition(current, to). Returns the
   // updated video, or nullopt when the guard failed or the video is missing.
@@ -84,6 +105,8 @@ class VideoRepository {
                                                              const std::string& source_etag) = 0;
   // Deletes the row and cancels its jobs; false when it did not exist.
   virtual Result<bool> Delete(const std::string& id) = 0;
+  // Gives every video without an owner to `owner_id`; returns how many.
+  virtual Result<int64_t> AdoptOrphans(const std::string& owner_id) = 0;
 };
 
 class NotificationRepository {
@@ -91,9 +114,10 @@ class NotificationRepository {
   virtual ~NotificationRepository() = default;
   virtual Result<Notification> Add(const std::string& video_id, VideoStatus status,
                                    const std::string& message) = 0;
-  // Newest first; video_id empty = all videos.
+  // Newest first; video_id empty = all videos. Only notifications of videos
+  // that `a` may list (so none of a deleted video, unless a.everything).
   virtual Result<Page<Notification>> List(int limit, const std::string& cursor,
-                                          const std::string& video_id) = 0;
+                                          const std::string& video_id, const Audience& a) = 0;
 
   // Webhook deliveries received (their senders' ids, under a UNIQUE key):
   // true when `delivery_id` is new and is now recorded, false when it was
@@ -148,6 +172,48 @@ class JobQueue {
   // job. A job already finished is returned unchanged.
   virtual Result<std::optional<Job>> Cancel(int64_t job_id) = 0;
   virtual Result<JobStats> Stats() = 0;
+};
+
+// The accounts. Emails are unique compared case-insensitively (ASCII case
+// at least: callers pass them lower-cased and trimmed, and they are stored
+// as given).
+class UserRepository {
+ public:
+  virtual ~UserRepository() = default;
+  // One transaction: when no user exists yet, `u` becomes admin (is_admin
+  // = true) and adopts every video without an owner; otherwise it is stored
+  // as given. Zero timestamps mean "now". Returns the stored user; nullopt
+  // when the email (or the id) is taken. Concurrent first registrations
+  // make one admin.
+  virtual Result<std::optional<User>> Register(User u) = 0;
+  virtual Result<std::optional<User>> Get(const std::string& id) = 0;
+  virtual Result<std::optional<User>> FindByEmail(const std::string& email) = 0;
+  // false: no such user.
+  virtual Result<bool> SetAdmin(const std::string& id, bool admin) = 0;
+  // false: no such user.
+  virtual Result<bool> SetPasswordHash(const std::string& id, const std::string& hash,
+                                       int64_t now_ms) = 0;
+  virtual Result<int64_t> Count() = 0;
+};
+
+// Sign-in sessions, stored server-side so they can be revoked. A session
+// expires at expires_at_ms (expired when now >= expires_at_ms); the sessions
+// of a user go with the user.
+class SessionRepository {
+ public:
+  virtual ~SessionRepository() = default;
+  // A db_error when the id is taken or the user does not exist.
+  virtual Status Create(const Session& s) = 0;
+  // Expired ones too: callers check expires_at_ms.
+  virtual Result<std::optional<Session>> Get(const std::string& id) = 0;
+  // The user's unexpired sessions, newest first.
+  virtual Result<std::vector<Session>> ListForUser(const std::string& user_id, int64_t now_ms) = 0;
+  // false: no such session.
+  virtual Result<bool> Delete(const std::string& id) = 0;
+  // Returns how many went.
+  virtual Result<int64_t> DeleteForUser(const std::string& user_id) = 0;
+  // Removes the sessions expired at now_ms; returns how many.
+  virtual Result<int64_t> PruneExpired(int64_t now_ms) = 0;
 };
 
 // Events crossing processes: a process that publishes status events but

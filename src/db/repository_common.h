@@ -23,12 +23,16 @@ namespace vs::db::internal {
 
 inline constexpr const char* kVideoColumns =
     "id, title, description, file_name, file_type, file_size, status, error_message, progress, "
-    "duration, width, height, renditions, created_at_ms, updated_at_ms";
+    "duration, width, height, renditions, created_at_ms, updated_at_ms, owner_id, visibility";
 inline constexpr const char* kJobColumns =
     "id, video_id, state, attempts, max_attempts, run_after_ms, lease_owner, lease_expires_ms, "
     "last_error, created_at_ms, updated_at_ms, source_etag";
 inline constexpr const char* kNotificationColumns = "id, video_id, status, message, created_at_ms";
 inline constexpr const char* kEventColumns = "id, origin, video_id, name, payload";
+inline constexpr const char* kUserColumns =
+    "id, email, name, password_hash, is_admin, created_at_ms, updated_at_ms";
+inline constexpr const char* kSessionColumns =
+    "id, user_id, secret_hash, created_at_ms, expires_at_ms";
 
 inline constexpr const char* kWorkerLost = "worker lost (lease expired)";
 inline constexpr const char* kSupersededByConfirm = "superseded by a new upload confirmation";
@@ -57,6 +61,48 @@ inline constexpr const char* kDeliveryInsertSql =
     "INSERT INTO webhook_deliveries (id, received_at_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
 // $1 the oldest time kept.
 inline constexpr const char* kDeliveryPruneSql = "DELETE FROM webhook_deliveries WHERE received_at_ms < $1";
+
+// Accounts (UserRepository, SessionRepository), in PostgreSQL's notation as
+// above. Users and sessions are read by the column lists above.
+// $1 id ... $7 updated_at_ms, in kUserColumns order (BindNewUser); no row
+// back when the email (or the id) is taken.
+inline const std::string kUserInsertSql = std::string("INSERT INTO users (") + kUserColumns +
+                                          ") VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                                          "ON CONFLICT DO NOTHING RETURNING " +
+                                          kUserColumns;
+// 1 when a user exists, else 0 (an integer in both databases).
+inline constexpr const char* kUserExistsSql =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS one";
+inline constexpr const char* kUserCountSql = "SELECT COUNT(*) FROM users";
+// $1 id.
+inline const std::string kUserByIdSql =
+    std::string("SELECT ") + kUserColumns + " FROM users WHERE id = $1";
+// $1 email; the expression is the one of the unique index users_by_email.
+inline const std::string kUserByEmailSql =
+    std::string("SELECT ") + kUserColumns + " FROM users WHERE lower(email) = lower($1)";
+// $1 id, $2 is_admin (1/0), $3 now.
+inline constexpr const char* kUserSetAdminSql =
+    "UPDATE users SET is_admin = $2, updated_at_ms = $3 WHERE id = $1";
+// $1 id, $2 hash, $3 now.
+inline constexpr const char* kUserSetPasswordSql =
+    "UPDATE users SET password_hash = $2, updated_at_ms = $3 WHERE id = $1";
+// $1 the new owner. Ownership is bookkeeping: updated_at_ms stays.
+inline constexpr const char* kAdoptOrphansSql =
+    "UPDATE videos SET owner_id = $1 WHERE owner_id IS NULL";
+// $1 id ... $5 expires_at_ms, in kSessionColumns order.
+inline const std::string kSessionInsertSql =
+    std::string("INSERT INTO sessions (") + kSessionColumns + ") VALUES ($1, $2, $3, $4, $5)";
+// $1 id.
+inline const std::string kSessionByIdSql =
+    std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE id = $1";
+// $1 user id, $2 now.
+inline const std::string kSessionsOfUserSql =
+    std::string("SELECT ") + kSessionColumns +
+    " FROM sessions WHERE user_id = $1 AND expires_at_ms > $2 ORDER BY created_at_ms DESC, id DESC";
+inline constexpr const char* kSessionDeleteSql = "DELETE FROM sessions WHERE id = $1";
+inline constexpr const char* kSessionDeleteForUserSql = "DELETE FROM sessions WHERE user_id = $1";
+// $1 now.
+inline constexpr const char* kSessionPruneSql = "DELETE FROM sessions WHERE expires_at_ms <= $1";
 
 // Long search input costs tokenizer time and yields pointless AND chains.
 inline constexpr size_t kMaxSearchBytes = 512;
@@ -107,7 +153,38 @@ Result<Video> ReadVideo(const Row& r) {
   v.renditions = std::move(*renditions);
   v.created_at_ms = r.ColInt(13);
   v.updated_at_ms = r.ColInt(14);
+  v.owner_id = r.ColText(15);  // NULL reads as ""
+  const std::string visibility = r.ColText(16);
+  std::optional<Visibility> vis = ParseVisibility(visibility);
+  if (!vis) return DbError("video " + v.id + ": unknown visibility " + visibility);
+  v.visibility = *vis;
   return v;
+}
+
+// SQLite answers a boolean as 1/0, PostgreSQL's boolean type as t/f.
+template <typename Row>
+User ReadUser(const Row& r) {
+  User u;
+  u.id = r.ColText(0);
+  u.email = r.ColText(1);
+  u.name = r.ColText(2);
+  u.password_hash = r.ColText(3);
+  const std::string admin = r.ColText(4);
+  u.is_admin = admin == "1" || admin == "t";
+  u.created_at_ms = r.ColInt(5);
+  u.updated_at_ms = r.ColInt(6);
+  return u;
+}
+
+template <typename Row>
+Session ReadSession(const Row& r) {
+  Session s;
+  s.id = r.ColText(0);
+  s.user_id = r.ColText(1);
+  s.secret_hash = r.ColText(2);
+  s.created_at_ms = r.ColInt(3);
+  s.expires_at_ms = r.ColInt(4);
+  return s;
 }
 
 template <typename Row>
@@ -158,7 +235,9 @@ StoredEvent ReadStoredEvent(const Row& r) {
 
 // Binds the values of a new video row, in kVideoColumns order, through an
 // adapter's binder (Text/Int/Double). Zero timestamps mean "now", so callers
-// need not read the clock. Refuses ids that no cursor could carry.
+// need not read the clock. Refuses ids that no cursor could carry. The
+// owner goes in as text, "" for none: the INSERT wraps its placeholder in
+// NULLIF(..., '') (kVideoValues).
 template <typename Binder>
 Status BindNewVideo(Binder& b, const Video& v, int64_t now) {
   if (!IsStorableVideoId(v.id))
@@ -179,8 +258,54 @@ Status BindNewVideo(Binder& b, const Video& v, int64_t now) {
       .Int(v.height)
       .Text(EncodeRenditions(v.renditions))
       .Int(created)
-      .Int(updated);
+      .Int(updated)
+      .Text(v.owner_id)
+      .Text(ToString(v.visibility));
   return {};
+}
+
+// The VALUES list of a new video row in PostgreSQL's notation ($1..$17, in
+// kVideoColumns order, as BindNewVideo binds them).
+inline constexpr const char* kVideoValues =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULLIF($16, ''), $17";
+
+// Binds a new user row in kUserColumns order (kUserInsertSql); zero
+// timestamps mean "now".
+template <typename Binder>
+void BindNewUser(Binder& b, const User& u, int64_t now) {
+  const int64_t created = u.created_at_ms != 0 ? u.created_at_ms : now;
+  const int64_t updated = u.updated_at_ms != 0 ? u.updated_at_ms : created;
+  b.Text(u.id)
+      .Text(u.email)
+      .Text(u.name)
+      .Text(u.password_hash)
+      .Int(u.is_admin ? 1 : 0)
+      .Int(created)
+      .Int(updated);
+}
+
+// The conditions (each starting with " AND ") that keep a query on videos
+// to those `a` may list and, when owner_id is set, to that owner's. Values
+// travel as parameters: `param(text)` binds one and returns its placeholder,
+// in the order they appear in the text.
+template <typename Param>
+std::string VideoScopeSql(const Audience& a, const std::string& owner_id, Param&& param) {
+  std::string sql;
+  if (!a.everything) {
+    sql += a.user_id.empty()
+               ? std::string(" AND visibility = 'public'")
+               : " AND (visibility = 'public' OR owner_id = " + param(a.user_id) + ")";
+  }
+  if (!owner_id.empty()) sql += " AND owner_id = " + param(owner_id);
+  return sql;
+}
+
+// The same for a query on notifications: only those of videos `a` may list
+// (a deleted video's too when a.everything, and only then).
+template <typename Param>
+std::string NotificationScopeSql(const Audience& a, Param&& param) {
+  if (a.everything) return {};
+  return " AND video_id IN (SELECT id FROM videos WHERE true" + VideoScopeSql(a, "", param) + ")";
 }
 
 // A list call's cursor: nullopt for the first page, a kBadCursor Error when

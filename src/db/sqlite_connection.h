@@ -103,6 +103,15 @@ Result<std::vector<T>> StepAll(Stmt& s, Result<T> (*read)(const Stmt&)) {
   }
 }
 
+// A `param` for the SQL builders of repository_common.h (VideoScopeSql):
+// queues each value in `values`, to be bound in order, and answers "?".
+inline auto QueuedParam(std::vector<std::string>& values) {
+  return [&values](const std::string& v) {
+    values.push_back(v);
+    return std::string("?");
+  };
+}
+
 // One SQLite connection with its statement cache and search tokenizer.
 // Callers hold mutex() for as long as they use it.
 class Connection {

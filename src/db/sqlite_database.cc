@@ -13,6 +13,7 @@
 #include "db/sqlite_job_queue.h"
 #include "db/sqlite_notification_repository.h"
 #include "db/sqlite_schema.h"
+#include "db/sqlite_user_repository.h"
 #include "db/sqlite_video_repository.h"
 
 namespace vs::db {
@@ -30,7 +31,9 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
         videos_(conn_, readers_),
         notifications_(conn_, readers_),
         jobs_(conn_),
-        events_(conn_, readers_) {}
+        events_(conn_, readers_),
+        users_(conn_, readers_),
+        sessions_(conn_, readers_) {}
 
   Status Init(int busy_timeout_ms) {
     sqlite3* db = conn_.db();
@@ -56,6 +59,8 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
   NotificationRepository& notifications() override { return notifications_; }
   JobQueue& jobs() override { return jobs_; }
   EventLog& events() override { return events_; }
+  UserRepository& users() override { return users_; }
+  SessionRepository& sessions() override { return sessions_; }
   int schema_version() override {
     std::lock_guard lock(conn_.mutex());
     return schema_version_;
@@ -112,6 +117,8 @@ class SqliteDatabaseImpl final : public SqliteDatabase {
   internal::SqliteNotificationRepository notifications_;
   internal::SqliteJobQueue jobs_;
   internal::SqliteEventLog events_;
+  internal::SqliteUserRepository users_;
+  internal::SqliteSessionRepository sessions_;
   int schema_version_ = 0;
 };
 

@@ -1,5 +1,6 @@
 // The embedded database: one SQLite file (WAL mode, foreign keys on,
-// versioned migrations) holding videos, notifications and the job queue.
+// versioned migrations) holding videos, notifications, the job queue and
+// the accounts.
 //
 // Thread-safe: one read-write connection per SqliteDatabase guarded by a
 // mutex, so the repositories may be used from any thread; the plain reads

@@ -131,7 +131,8 @@ TEST_F(SqliteDatabaseTest, FtsIndexStaysConsistentThroughUpdatesAndDeletes) {
   ASSERT_TRUE(
       videos().Transition(Id(1), {VideoStatus::kUploaded}, VideoStatus::kProcessing, {}).ok());
   for (double p : {10.0, 50.0}) ASSERT_TRUE(videos().UpdateProgress(Id(1), p).ok());
-  ASSERT_TRUE(videos().UpdateMetadata(Id(1), std::string("renamed"), std::nullopt).ok());
+  ASSERT_TRUE(
+      videos().UpdateMetadata(Id(1), std::string("renamed"), std::nullopt, std::nullopt).ok());
   Create(MakeVideo(Id(2), "second", kT0));
   ASSERT_TRUE(*videos().Delete(Id(1)));
 

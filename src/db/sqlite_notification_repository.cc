@@ -1,6 +1,7 @@
 #include "db/sqlite_notification_repository.h"
 
 #include <string>
+#include <vector>
 
 namespace vs::db::internal {
 
@@ -20,18 +21,22 @@ Result<Notification> SqliteNotificationRepository::Add(const std::string& video_
 }
 
 Result<Page<Notification>> SqliteNotificationRepository::List(int limit, const std::string& cursor,
-                                                              const std::string& video_id) {
+                                                              const std::string& video_id,
+                                                              const Audience& a) {
   VS_ASSIGN_OR_RETURN(const std::optional<int64_t> before, ParseNotificationCursor(cursor));
   limit = ClampLimit(limit);
 
   std::string sql = std::string("SELECT ") + kNotificationColumns + " FROM notifications WHERE 1";
   if (!video_id.empty()) sql += " AND video_id = ?";
+  std::vector<std::string> scope_values;
+  sql += NotificationScopeSql(a, QueuedParam(scope_values));
   if (before) sql += " AND id < ?";
   sql += " ORDER BY id DESC LIMIT ?";
 
   ReaderPool::Lease reader = readers_.Acquire(c_);
   VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
   if (!video_id.empty()) s.Text(video_id);
+  for (const std::string& value : scope_values) s.Text(value);
   if (before) s.Int(*before);
   s.Int(limit + 1);
   VS_ASSIGN_OR_RETURN(std::vector<Notification> rows, StepAll<Notification>(s, &ReadNotification<Stmt>));

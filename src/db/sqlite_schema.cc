@@ -122,11 +122,45 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (received_at_ms);
 )sql";
 
+// v5: accounts (issue 12). Users, unique by lower(email) (SQLite's lower()
+// folds ASCII only; callers lower-case emails before they get here), their
+// sessions (gone with the user: foreign keys are on), and each video's owner
+// and visibility. Videos from before have no owner and stay public; the
+// first user to register adopts them. videos.owner_id has no foreign key:
+// a video keeps its owner id as history, like jobs keep their video id.
+constexpr std::string_view kMigrationV5 = R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX users_by_email ON users (lower(email));
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  secret_hash TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+
+ALTER TABLE videos ADD COLUMN owner_id TEXT;
+ALTER TABLE videos ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'
+  CHECK (visibility IN ('public', 'unlisted', 'private'));
+CREATE INDEX videos_by_owner_created ON videos (owner_id, created_at_ms DESC, id DESC);
+)sql";
+
 }  // namespace
 
 const std::vector<std::string_view>& SqliteMigrations() {
-  static const std::vector<std::string_view> kMigrations = {kMigrationV1, kMigrationV2,
-                                                            kMigrationV3, kMigrationV4};
+  static const std::vector<std::string_view> kMigrations = {
+      kMigrationV1, kMigrationV2, kMigrationV3, kMigrationV4, kMigrationV5};
   return kMigrations;
 }
 

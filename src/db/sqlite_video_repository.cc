@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vs::db::internal {
 namespace {
@@ -42,7 +43,7 @@ Status CancelLiveJobs(Connection& c, const std::string& video_id, int64_t now,
 
 Status SqliteVideoRepository::Create(const Video& v) {
   static const std::string kSql = std::string("INSERT INTO videos (") + kVideoColumns +
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                                  ") VALUES (" + SqliteNumbered(kVideoValues) + ")";
   std::lock_guard lock(c_.mutex());
   VS_ASSIGN_OR_RETURN(Stmt s, c_.Prepare(kSql));
   VS_TRY(BindNewVideo(s, v, c_.Now()));
@@ -71,11 +72,14 @@ Result<Page<Video>> SqliteVideoRepository::List(const ListQuery& q) {
   std::string sql = std::string("SELECT ") + kVideoColumns + " FROM videos WHERE 1";
   if (!match.empty()) sql += " AND rid IN (SELECT rowid FROM videos_fts WHERE videos_fts MATCH ?)";
   if (q.status) sql += " AND status = ?";
+  std::vector<std::string> scope_values;
+  sql += VideoScopeSql(q.audience, q.owner_id, QueuedParam(scope_values));
   if (after) sql += " AND (created_at_ms, id) < (?, ?)";
   sql += " ORDER BY created_at_ms DESC, id DESC LIMIT ?";
   VS_ASSIGN_OR_RETURN(Stmt s, c.Prepare(sql));
   if (!match.empty()) s.Text(match);
   if (q.status) s.Text(ToString(*q.status));
+  for (const std::string& value : scope_values) s.Text(value);
   if (after) s.Int(after->created_at_ms).Text(after->id);
   s.Int(limit + 1);  // one extra row tells whether another page exists
 
@@ -83,11 +87,15 @@ Result<Page<Video>> SqliteVideoRepository::List(const ListQuery& q) {
   return MakePage(std::move(rows), limit, VideoCursorOf);
 }
 
-Result<std::vector<std::pair<VideoStatus, int64_t>>> SqliteVideoRepository::CountByStatus() {
+Result<std::vector<std::pair<VideoStatus, int64_t>>> SqliteVideoRepository::CountByStatus(
+    const Audience& a) {
+  std::vector<std::string> scope_values;
+  const std::string sql = "SELECT status, COUNT(*) FROM videos WHERE 1" +
+                          VideoScopeSql(a, "", QueuedParam(scope_values)) + " GROUP BY status";
   ReaderPool::Lease reader = readers_.Acquire(c_);
   std::vector<std::pair<VideoStatus, int64_t>> out = ZeroStatusCounts();
-  VS_ASSIGN_OR_RETURN(Stmt s,
-                      reader->Prepare("SELECT status, COUNT(*) FROM videos GROUP BY status"));
+  VS_ASSIGN_OR_RETURN(Stmt s, reader->Prepare(sql));
+  for (const std::string& value : scope_values) s.Text(value);
   while (true) {
     VS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
@@ -98,16 +106,19 @@ Result<std::vector<std::pair<VideoStatus, int64_t>>> SqliteVideoRepository::Coun
 
 Result<std::optional<Video>> SqliteVideoRepository::UpdateMetadata(
     const std::string& id, const std::optional<std::string>& title,
-    const std::optional<std::string>& description) {
+    const std::optional<std::string>& description, const std::optional<Visibility>& visibility) {
   std::lock_guard lock(c_.mutex());
-  if (!title && !description) return SelectVideo(c_, id);
+  if (!title && !description && !visibility) return SelectVideo(c_, id);
   // COALESCE keeps the stored value where the caller passed nothing (NULL).
   VS_ASSIGN_OR_RETURN(Stmt s,
                       c_.Prepare(std::string("UPDATE videos SET title = COALESCE(?, title), "
                                              "description = COALESCE(?, description), "
+                                             "visibility = COALESCE(?, visibility), "
                                              "updated_at_ms = ? WHERE id = ? RETURNING ") +
                                  kVideoColumns));
-  s.Optional(title).Optional(description).Int(c_.Now()).Text(id);
+  std::optional<std::string_view> visibility_name;
+  if (visibility) visibility_name = ToString(*visibility);
+  s.Optional(title).Optional(description).Optional(visibility_name).Int(c_.Now()).Text(id);
   return StepOptionalVideo(s);
 }
 
@@ -204,6 +215,18 @@ Result<bool> SqliteVideoRepository::Delete(const std::string& id) {
   }
   VS_TRY(tx.Commit());
   return deleted;
+}
+
+Result<int64_t> SqliteVideoRepository::AdoptOrphans(const std::string& owner_id) {
+  std::lock_guard lock(c_.mutex());
+  return AdoptOrphansLocked(c_, owner_id);
+}
+
+Result<int64_t> AdoptOrphansLocked(Connection& c, const std::string& owner_id) {
+  VS_ASSIGN_OR_RETURN(Stmt s, c.Prepare(SqliteNumbered(kAdoptOrphansSql)));
+  s.Text(owner_id);
+  VS_TRY(s.Run());
+  return s.changes();
 }
 
 }  // namespace vs::db::internal

@@ -80,13 +80,19 @@ bool ValidRoomId(std::string_view id) {
 // ---- Session ----
 
 Session::Session(std::string sid, std::string address, Transport transport, int64_t now_ms,
-                 int ping_interval_ms, size_t max_queued_bytes)
+                 int ping_interval_ms, size_t max_queued_bytes, http::Headers handshake_headers)
     : sid_(std::move(sid)),
       address_(std::move(address)),
       created_ms_(now_ms),
       max_queued_bytes_(max_queued_bytes),
+      handshake_headers_(std::move(handshake_headers)),
       transport_(transport),
       next_ping_ms_(now_ms + ping_interval_ms) {}
+
+std::string Session::identity() const {
+  std::lock_guard lock(mu);
+  return identity_;
+}
 
 void Session::Deliver(const RoomEventPtr& event) {
   // The members of a room get the same event one after the other, under the
@@ -174,7 +180,8 @@ Engine::Engine(const RealtimeOptions& options, const Clock& clock)
   }
 }
 
-Result<std::shared_ptr<Session>> Engine::Open(const std::string& address, Transport transport) {
+Result<std::shared_ptr<Session>> Engine::Open(const std::string& address, Transport transport,
+                                              http::Headers handshake_headers) {
   std::lock_guard lock(registry_mu_);
   if (shutting_down_)
     return MakeError(ErrorKind::kUnavailable, "shutting_down", "the server is shutting down");
@@ -187,8 +194,9 @@ Result<std::shared_ptr<Session>> Engine::Open(const std::string& address, Transp
   do {
     sid = RandomHex(10);
   } while (sessions_.contains(sid));
-  auto s = std::make_shared<Session>(sid, address, transport, clock_.NowMs(),
-                                     options_.ping_interval_ms, options_.max_queued_bytes);
+  auto s =
+      std::make_shared<Session>(sid, address, transport, clock_.NowMs(), options_.ping_interval_ms,
+                                options_.max_queued_bytes, std::move(handshake_headers));
   sessions_.emplace(sid, s);
   ++n;
   ++count_;
@@ -316,11 +324,20 @@ Engine::Verdict Engine::OnMessage(const std::shared_ptr<Session>& s, std::string
       s->Deliver(InvalidNamespace(p.nsp));
       return Verdict::kOk;
     }
+    // Asked once per Socket.IO connection, with no lock held (it may look
+    // the session up in a database). A session's packets are handled one at
+    // a time, so nothing else can connect it meanwhile.
+    std::string identity;
+    if (options_.identify) {
+      const json::object* auth = p.data ? p.data->if_object() : nullptr;
+      identity = options_.identify(s->handshake_headers(), auth);
+    }
     std::string socket_id = RandomHex(10);
     {
       std::lock_guard lock(s->mu);
       s->sio_ = Session::SioState::kConnected;
       s->socket_id_ = socket_id;
+      s->identity_ = std::move(identity);
     }
     s->Deliver(MakePacket(EncodeSio(SioType::kConnect, "/", std::nullopt,
                                     json_text::Serialize(json::object{{"sid", socket_id}}))));
@@ -338,6 +355,7 @@ Engine::Verdict Engine::OnMessage(const std::shared_ptr<Session>& s, std::string
       {
         std::lock_guard lock(s->mu);
         s->sio_ = Session::SioState::kDisconnected;
+        s->identity_.clear();  // a later CONNECT may bring other credentials
       }
       hub_.LeaveAll(s.get());
       return Verdict::kOk;
@@ -383,6 +401,17 @@ Engine::Verdict Engine::OnEvent(const std::shared_ptr<Session>& s, const SioPack
     hub_.Leave(s.get(), room);
     if (p.ack_id) s->Deliver(Ack(*p.ack_id, json::object{{"ok", true}}));
     return Verdict::kOk;
+  }
+  if (options_.may_join) {
+    const std::string_view kind = std::string_view(prefix).substr(0, prefix.size() - 1);
+    // No lock held: may_join may ask a database.
+    if (!options_.may_join(s->identity(), kind, id)) {
+      // Rights can shrink (a video made private): a refused socket is not
+      // left in a room it joined before. The message is the same whether or
+      // not the video exists.
+      hub_.Leave(s.get(), room);
+      return fail("not allowed to join " + std::string(kind) + " " + std::string(id));
+    }
   }
   std::function<void()> ack;
   if (p.ack_id) {

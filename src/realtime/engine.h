@@ -7,7 +7,9 @@
 // Thread-safe: polling requests arrive on the HTTP server's threads,
 // WebSocket frames on their connections' threads, events and timers on the
 // realtime thread. Lock order: registry -> hub -> session; nothing calls out
-// (answers a poll, wakes a WebSocket) while holding a session's lock.
+// (answers a poll, wakes a WebSocket) while holding a session's lock, and
+// the options' identify and may_join (which may block on a database) are
+// called with no lock held at all.
 #pragma once
 
 #include <atomic>
@@ -74,10 +76,16 @@ enum class Transport : uint8_t { kPolling, kWebSocket };
 class Session final : public Member {
  public:
   Session(std::string sid, std::string address, Transport transport, int64_t now_ms,
-          int ping_interval_ms, size_t max_queued_bytes);
+          int ping_interval_ms, size_t max_queued_bytes, http::Headers handshake_headers = {});
 
   const std::string& sid() const { return sid_; }
   const std::string& address() const { return address_; }
+  // The headers of the request that opened the session (the first polling
+  // GET or the WebSocket upgrade): its cookies identify the client.
+  const http::Headers& handshake_headers() const { return handshake_headers_; }
+  // Who RealtimeOptions::identify said the socket is at its last CONNECT;
+  // "" = anonymous or not connected.
+  std::string identity() const;
 
   // Queues a packet and kicks the active transport. Dropped once closed; a
   // queue over its byte limit marks the session for closing (a client that
@@ -100,6 +108,7 @@ class Session final : public Member {
   const std::string address_;
   const int64_t created_ms_;
   const size_t max_queued_bytes_;
+  const http::Headers handshake_headers_;
 
   mutable std::mutex mu;
   bool closed_ = false;
@@ -116,6 +125,7 @@ class Session final : public Member {
   int64_t next_ping_ms_;
   int64_t pong_deadline_ms_ = 0;  // 0 = no ping outstanding
   std::string socket_id_;
+  std::string identity_;
 };
 
 class Engine {
@@ -124,9 +134,11 @@ class Engine {
 
   const RealtimeOptions& options() const { return options_; }
 
-  // A new session. Errors: "forbidden" (too many sessions from the address),
-  // "shutting_down".
-  Result<std::shared_ptr<Session>> Open(const std::string& address, Transport transport);
+  // A new session; `handshake_headers` are those of the request that opens
+  // it, kept for RealtimeOptions::identify. Errors: "forbidden" (too many
+  // sessions from the address), "shutting_down".
+  Result<std::shared_ptr<Session>> Open(const std::string& address, Transport transport,
+                                        http::Headers handshake_headers = {});
   std::shared_ptr<Session> Find(std::string_view sid) const;
 
   enum class PollResult { kAnswered, kHeld, kUnknownSid, kWrongTransport, kOverlap };
@@ -142,7 +154,8 @@ class Engine {
 
   enum class Verdict { kOk, kClosedByClient, kProtocolError };
   // One client packet from the active transport. On kProtocolError the
-  // session has been closed.
+  // session has been closed. A CONNECT calls options().identify and a join
+  // options().may_join on this thread: either may block briefly.
   Verdict OnPacket(const std::shared_ptr<Session>& s, const EnginePacket& packet);
 
   // WebSocket transport. A WebSocket-only session gets its link once the

@@ -343,5 +343,196 @@ TEST_F(EngineTest, DisconnectLeavesRoomsButKeepsTheSession) {
   ASSERT_EQ(engine_.Post(s, "40"), Engine::PostResult::kOk);  // may connect again
 }
 
+// Who a socket is and which rooms it may join: fakes of the server's wiring.
+// A token in the CONNECT auth object wins over the handshake's cookie, as a
+// script's explicit credentials would.
+class EngineAccessTest : public ::testing::Test {
+ protected:
+  EngineAccessTest() : engine_(Options(this), clock_) {}
+
+  static RealtimeOptions Options(EngineAccessTest* t) {
+    RealtimeOptions o;
+    o.max_payload = 1000;
+    o.max_queued_bytes = 10000;
+    o.identify = [t](const http::Headers& headers, const json::object* auth) {
+      // Locks would deadlock here if the engine held any (registry, hub).
+      (void)t->engine_.connection_count();
+      (void)t->engine_.hub().replay_rooms();
+      ++t->identify_calls_;
+      t->last_auth_ = auth ? std::optional<std::string>(json::serialize(*auth)) : std::nullopt;
+      if (auth && auth->contains("token")) return std::string(auth->at("token").as_string());
+      const std::string_view cookie = headers.Get("Cookie");
+      constexpr std::string_view kName = "vs_session=";
+      if (auto at = cookie.find(kName); at != std::string_view::npos)
+        return std::string(
+            cookie.substr(at + kName.size(), cookie.find(';', at) - at - kName.size()));
+      return std::string();
+    };
+    o.may_join = [t](const std::string& identity, std::string_view kind, std::string_view id) {
+      (void)t->engine_.hub().room_size("video-" + std::string(id));  // no hub lock held
+      t->asked_.push_back(identity + " " + std::string(kind) + " " + std::string(id));
+      if (kind == "user") return id == identity;
+      if (id == "public") return true;
+      return id == "private" && identity == "alice" &&
+             !t->alice_revoked_;  // "missing" exists for none
+    };
+    return o;
+  }
+
+  // A polling session connected with `connect` ("40", "40{...}"), its CONNECT
+  // reply drained.
+  std::shared_ptr<Session> Connect(Poller* poller, const std::string& connect,
+                                   http::Headers headers = {}) {
+    auto s = engine_.Open("10.0.0.1", Transport::kPolling, std::move(headers));
+    EXPECT_TRUE(s.ok());
+    if (!s.ok()) return nullptr;
+    EXPECT_EQ(engine_.Post(*s, connect), Engine::PostResult::kOk);
+    EXPECT_EQ(engine_.Poll(*s, poller->Answer()), Engine::PollResult::kAnswered);
+    EXPECT_EQ(poller->answers.back().rfind("40{\"sid\":\"", 0), 0u) << poller->answers.back();
+    return *s;
+  }
+
+  FakeClock clock_;
+  Engine engine_;
+  int identify_calls_ = 0;
+  std::optional<std::string> last_auth_;
+  std::vector<std::string> asked_;
+  bool alice_revoked_ = false;
+};
+
+TEST_F(EngineAccessTest, IdentityComesFromTheConnectAuthObject) {
+  Poller p;
+  auto s = Connect(&p, R"(40{"token":"alice"})");
+  EXPECT_EQ(identify_calls_, 1);
+  EXPECT_EQ(last_auth_, std::optional<std::string>(R"({"token":"alice"})"));
+  EXPECT_EQ(s->identity(), "alice");
+  // Without auth the hook gets null, not an empty object.
+  auto anon = Connect(&p, "40");
+  EXPECT_EQ(identify_calls_, 2);
+  EXPECT_EQ(last_auth_, std::nullopt);
+  EXPECT_EQ(anon->identity(), "");
+  // Pings, pongs and joins do not ask again: once per Socket.IO connection.
+  ASSERT_EQ(engine_.Post(s, R"(42["join-video","public"])"), Engine::PostResult::kOk);
+  EXPECT_EQ(identify_calls_, 2);
+}
+
+TEST_F(EngineAccessTest, IdentityComesFromTheHandshakeCookie) {
+  Poller p;
+  http::Headers h;
+  h.Set("Cookie", "theme=dark; vs_session=alice; lang=en");
+  auto s = Connect(&p, "40", h);
+  EXPECT_EQ(s->handshake_headers().Get("Cookie"), "theme=dark; vs_session=alice; lang=en");
+  EXPECT_EQ(s->identity(), "alice");
+  ASSERT_EQ(engine_.Post(s, R"(421["join-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(431[{"ok":true}])");
+  ASSERT_FALSE(asked_.empty());
+  EXPECT_EQ(asked_.back(), "alice video private");
+  // A DISCONNECT forgets the identity; the next CONNECT asks again (here
+  // with a token, which the fake prefers to the cookie).
+  ASSERT_EQ(engine_.Post(s, "41"), Engine::PostResult::kOk);
+  EXPECT_EQ(s->identity(), "");
+  ASSERT_EQ(engine_.Post(s, R"(40{"token":"bob"})"), Engine::PostResult::kOk);
+  EXPECT_EQ(s->identity(), "bob");
+  EXPECT_EQ(identify_calls_, 2);
+}
+
+TEST_F(EngineAccessTest, RefusedJoinGetsAnErrorNoReplayAndNoEvents) {
+  Poller pa, pb;
+  engine_.Publish(
+      Event{"video-status", "private", R"({"videoId":"private","status":"PROCESSING"})"}, 1);
+  auto alice = Connect(&pa, R"(40{"token":"alice"})");
+  auto bob = Connect(&pb, R"(40{"token":"bob"})");
+  ASSERT_EQ(engine_.Post(alice, R"(421["join-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Post(bob, R"(427["join-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(alice, pa.Answer()), Engine::PollResult::kAnswered);
+  ASSERT_EQ(engine_.Poll(bob, pb.Answer()), Engine::PollResult::kAnswered);
+  // Alice gets the replay, then her ack.
+  EXPECT_EQ(
+      pa.answers.back(),
+      R"(42["video-status",{"videoId":"private","status":"PROCESSING","timestamp":1,"seq":1}])"
+      "\x1e"
+      R"(431[{"ok":true}])");
+  // Bob: the error event and a failed ack, and no replay.
+  EXPECT_EQ(pb.answers.back(), R"(42["error",{"message":"not allowed to join video private"}])"
+                               "\x1e"
+                               R"(437[{"ok":false,"error":"not allowed to join video private"}])");
+  EXPECT_EQ(engine_.hub().room_size("video-private"), 1u);  // Alice only
+
+  // A live event reaches Alice and not Bob, whose next packet is the event of
+  // a room he may join.
+  ASSERT_EQ(engine_.Poll(alice, pa.Answer()), Engine::PollResult::kHeld);
+  ASSERT_EQ(engine_.Poll(bob, pb.Answer()), Engine::PollResult::kHeld);
+  ASSERT_EQ(engine_.Post(bob, R"(42["join-video","public"])"), Engine::PostResult::kOk);
+  engine_.Publish(Event{"video-status", "private", R"({"videoId":"private","status":"READY"})"}, 2);
+  EXPECT_EQ(pa.answers.back(),
+            R"(42["video-status",{"videoId":"private","status":"READY","timestamp":2,"seq":2}])");
+  EXPECT_EQ(pb.answers.size(), 2u);  // still held
+  engine_.Publish(Event{"video-status", "public", R"({"videoId":"public","status":"READY"})"}, 3);
+  ASSERT_EQ(pb.answers.size(), 3u);
+  EXPECT_EQ(pb.answers.back(),
+            R"(42["video-status",{"videoId":"public","status":"READY","timestamp":3,"seq":1}])");
+  EXPECT_FALSE(bob->closed());  // a refusal is not a protocol error
+}
+
+TEST_F(EngineAccessTest, MissingAndForbiddenVideosGetTheSameRefusal) {
+  Poller p;
+  auto bob = Connect(&p, R"(40{"token":"bob"})");
+  engine_.Publish(Event{"video-status", "private", R"({"status":"READY"})"}, 1);
+  ASSERT_EQ(engine_.Post(bob, R"(421["join-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(bob, p.Answer()), Engine::PollResult::kAnswered);
+  const std::string forbidden = p.answers.back();
+  ASSERT_EQ(engine_.Post(bob, R"(421["join-video","missing"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(bob, p.Answer()), Engine::PollResult::kAnswered);
+  const std::string missing = p.answers.back();
+  EXPECT_EQ(forbidden.substr(0, forbidden.find("private")),
+            missing.substr(0, missing.find("missing")));
+  EXPECT_EQ(missing, R"(42["error",{"message":"not allowed to join video missing"}])"
+                     "\x1e"
+                     R"(431[{"ok":false,"error":"not allowed to join video missing"}])");
+}
+
+TEST_F(EngineAccessTest, JoinUserOnlyForOneselfAndAnonymousForNone) {
+  Poller p;
+  auto alice = Connect(&p, R"(40{"token":"alice"})");
+  ASSERT_EQ(engine_.Post(alice, R"(421["join-user","alice"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(alice, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(431[{"ok":true}])");
+  ASSERT_EQ(engine_.Post(alice, R"(422["join-user","bob"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(alice, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(42["error",{"message":"not allowed to join user bob"}])"
+                              "\x1e"
+                              R"(432[{"ok":false,"error":"not allowed to join user bob"}])");
+  ASSERT_FALSE(asked_.empty());
+  EXPECT_EQ(asked_.back(), "alice user bob");
+  auto anon = Connect(&p, "40");
+  ASSERT_EQ(engine_.Post(anon, R"(42["join-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_FALSE(asked_.empty());
+  EXPECT_EQ(asked_.back(), " video private");
+  EXPECT_EQ(engine_.hub().room_size("user-alice"), 1u);
+  EXPECT_EQ(engine_.hub().room_size("user-bob"), 0u);
+  EXPECT_EQ(engine_.hub().room_size("video-private"), 0u);
+}
+
+TEST_F(EngineAccessTest, ARefusedJoinLeavesTheRoomJoinedBefore) {
+  Poller p;
+  auto alice = Connect(&p, R"(40{"token":"alice"})");
+  ASSERT_EQ(engine_.Post(alice, R"(42["join-video","private"])"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.hub().room_size("video-private"), 1u);
+  alice_revoked_ = true;  // e.g. an admin took the video away
+  ASSERT_EQ(engine_.Post(alice, R"(42["join-video","private"])"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.hub().room_size("video-private"), 0u);
+}
+
+TEST_F(EngineAccessTest, LeavingNeedsNoPermission) {
+  Poller p;
+  auto bob = Connect(&p, R"(40{"token":"bob"})");
+  const size_t asked = asked_.size();
+  ASSERT_EQ(engine_.Post(bob, R"(421["leave-video","private"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(bob, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(), R"(431[{"ok":true}])");
+  EXPECT_EQ(asked_.size(), asked);
+}
+
 }  // namespace
 }  // namespace vs::realtime

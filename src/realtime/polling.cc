@@ -45,7 +45,10 @@ struct Polling {
       if (req.Query("EIO") != "4")
         return respond(Fail(EngineError::kUnsupportedProtocolVersion, cors));
       if (!http::OriginAllowed(req, opt.cors_origin)) return respond(Fail(EngineError::kForbidden, cors));
-      auto s = engine.Open(http::ClientAddress(req, opt.trust_proxy), Transport::kPolling);
+      // The handshake's headers stay with the session: its cookies say who
+      // the client is when it connects (RealtimeOptions::identify).
+      auto s =
+          engine.Open(http::ClientAddress(req, opt.trust_proxy), Transport::kPolling, req.headers);
       if (!s.ok()) {
         if (s.error().kind == ErrorKind::kForbidden)
           return respond(Fail(EngineError::kForbidden, cors));

@@ -19,7 +19,10 @@ namespace json = boost::json;
 // Drives the registered /socket.io handlers the way the HTTP server does.
 class PollingTest : public ::testing::Test {
  protected:
-  PollingTest() : rt_(Options(), bus_, clock_) { rt_.Register(router_); }
+  explicit PollingTest(RealtimeOptions options = Options())
+      : rt_(std::move(options), bus_, clock_) {
+    rt_.Register(router_);
+  }
   ~PollingTest() override { rt_.Shutdown(); }
 
   static RealtimeOptions Options() {
@@ -69,8 +72,10 @@ class PollingTest : public ::testing::Test {
   }
 
   // A handshake; returns the sid.
-  std::string Handshake() {
-    auto r = Get(Req("GET", "EIO=4&transport=polling&t=abc"));
+  std::string Handshake(const http::Headers& headers = {}) {
+    auto req = Req("GET", "EIO=4&transport=polling&t=abc");
+    req.headers = headers;
+    auto r = Get(req);
     EXPECT_TRUE(r);
     EXPECT_EQ(r->status, 200);
     json::value open = json::parse(std::string_view(r->body).substr(1));
@@ -230,6 +235,76 @@ TEST_F(PollingTest, ShutdownAnswersHeldPollsAndRefusesHandshakes) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 503);
   rt_.Shutdown();  // idempotent
+}
+
+// The server's wiring in miniature: the cookie of the polling handshake says
+// who the socket is; only "alice" may see video "mine".
+class PollingAccessTest : public PollingTest {
+ protected:
+  PollingAccessTest() : PollingTest(AccessOptions()) {}
+
+  static RealtimeOptions AccessOptions() {
+    RealtimeOptions o = Options();
+    o.identify = [](const http::Headers& headers, const json::object* auth) {
+      if (auth && auth->contains("token")) return std::string(auth->at("token").as_string());
+      return headers.Get("Cookie") == "vs_session=alice" ? std::string("alice") : std::string();
+    };
+    o.may_join = [](const std::string& identity, std::string_view kind, std::string_view id) {
+      return kind == "video" && (id == "public" || (id == "mine" && identity == "alice"));
+    };
+    return o;
+  }
+
+  // Waits (bounded) for the realtime thread to answer a held GET.
+  static std::optional<http::Response> Await(const std::shared_ptr<Slot>& slot) {
+    for (int i = 0; i < 500 && !slot->Take(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return slot->Take();
+  }
+};
+
+TEST_F(PollingAccessTest, BusEventsOfARefusedVideoDoNotReachTheSocket) {
+  http::Headers cookie;
+  cookie.Set("Cookie", "vs_session=alice");
+  const std::string qa = "EIO=4&transport=polling&sid=" + Handshake(cookie);
+  const std::string qb = "EIO=4&transport=polling&sid=" + Handshake();
+  ASSERT_EQ(Post(Req("POST", qa,
+                     "40\x1e"
+                     R"(42["join-video","mine"])"))
+                .status,
+            200);
+  ASSERT_EQ(Post(Req("POST", qb,
+                     "40\x1e"
+                     R"(421["join-video","mine"])"
+                     "\x1e"
+                     R"(42["join-video","public"])"))
+                .status,
+            200);
+  ASSERT_TRUE(Get(Req("GET", qa)));  // the CONNECT reply
+  auto refused = Get(Req("GET", qb));
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->body.find(R"(42["error",{"message":"not allowed to join video mine"}])"),
+            std::string::npos)
+      << refused->body;
+  EXPECT_NE(refused->body.find(R"(431[{"ok":false,"error":"not allowed to join video mine"}])"),
+            std::string::npos)
+      << refused->body;
+
+  auto slot_a = std::make_shared<Slot>();
+  auto slot_b = std::make_shared<Slot>();
+  EXPECT_FALSE(Get(Req("GET", qa), slot_a));
+  EXPECT_FALSE(Get(Req("GET", qb), slot_b));
+  // Events go out in publishing order: if the first reached the refused
+  // socket it would come before the second.
+  bus_.Publish(Event{"video-status", "mine", R"({"videoId":"mine","status":"READY"})"});
+  bus_.Publish(Event{"video-status", "public", R"({"videoId":"public","status":"READY"})"});
+  auto a = Await(slot_a);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->body.rfind(R"(42["video-status",{"videoId":"mine")", 0), 0u) << a->body;
+  auto b = Await(slot_b);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->body.rfind(R"(42["video-status",{"videoId":"public")", 0), 0u) << b->body;
+  EXPECT_EQ(b->body.find("\"mine\""), std::string::npos) << b->body;
 }
 
 }  // namespace

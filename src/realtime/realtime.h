@@ -5,17 +5,22 @@
 //
 // Client -> server events: join-video (videoId), leave-video (videoId),
 // join-user (userId); an ack, if asked for, gets {"ok":true,...} or
-// {"ok":false,"error":...}. Server -> client: video-status and
-// processing-progress (the bus payload plus "seq", per video from 1, and
-// "timestamp", ms since the epoch), and error ({"message":...}).
+// {"ok":false,"error":...}. A join the identity of the socket may not make
+// (RealtimeOptions::may_join) gets an error event, a failed ack and no room.
+// Server -> client: video-status and processing-progress (the bus payload
+// plus "seq", per video from 1, and "timestamp", ms since the epoch), and
+// error ({"message":...}).
 //
-// No Beast types here: the WebSocket side lives in websocket.cc.
+// No Beast types here: the WebSocket side lives in websocket.cc. Boost.JSON
+// (not Beast) appears for the CONNECT packet's auth object.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -47,6 +52,23 @@ struct RealtimeOptions {
   // not seen events of yet; unset = this process's own buffer only. Called
   // once per video, off the hub's lock; may block briefly.
   std::function<std::vector<Event>(const std::string& video_id)> history;
+  // Who a client is, from its handshake: the HTTP headers of the Engine.IO
+  // handshake request (cookies) and, for Socket.IO, the CONNECT packet's auth
+  // object (null when it sent none). Returns an opaque identity ("" =
+  // anonymous). Called once per Socket.IO connection (at CONNECT) and once
+  // per event stream, on the thread that handles the client's request or
+  // frame, with no realtime lock held; may block briefly (a database
+  // lookup). Unset: every client is "".
+  std::function<std::string(const http::Headers& handshake_headers,
+                            const boost::json::object* auth)>
+      identify;
+  // Whether `identity` may receive the events of room kind "video" or "user"
+  // with that id (join-video, join-user, an event stream). Must answer false
+  // for a video that does not exist too: the refusal is the same either way,
+  // so it tells nothing about existence. Same threads and locks as identify.
+  // Unset: all allowed.
+  std::function<bool(const std::string& identity, std::string_view kind, std::string_view id)>
+      may_join;
 };
 
 class Engine;

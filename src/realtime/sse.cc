@@ -151,10 +151,21 @@ class SseHandlerImpl final : public SseHandler {
       co_await Refuse(stream, parsed, 400, "invalid_id", "video ids are 24 hexadecimal characters");
       co_return;
     }
+    // A video the client may not see gets exactly the answer of one that
+    // does not exist, so the stream is no oracle for private videos. It is
+    // asked first, so a refusal does not wait for, or depend on, the check of
+    // existence.
+    if (opt.may_join) {
+      const std::string identity = opt.identify ? opt.identify(parsed.headers, nullptr) : "";
+      if (!opt.may_join(identity, "video", id)) {
+        co_await RefuseNotFound(stream, parsed, id);
+        co_return;
+      }
+    }
     if (opt.video_exists) {
       Result<bool> exists = opt.video_exists(id);
       if (exists.ok() && !*exists) {
-        co_await Refuse(stream, parsed, 404, "not_found", "no video with id " + id);
+        co_await RefuseNotFound(stream, parsed, id);
         co_return;
       }
     }
@@ -269,6 +280,12 @@ class SseHandlerImpl final : public SseHandler {
     http::AppendField(head, "X-Request-Id", parsed.request_id);
     http::AppendSafetyFields(head);
     for (const auto& [k, v] : parsed.response_headers.items()) http::AppendField(head, k, v);
+  }
+
+  // One answer for "no such video" and "not yours to see".
+  static awaitable<void> RefuseNotFound(beast::tcp_stream& stream, const http::Request& parsed,
+                                        const std::string& id) {
+    co_await Refuse(stream, parsed, 404, "not_found", "no video with id " + id);
   }
 
   static awaitable<void> Refuse(beast::tcp_stream& stream, const http::Request& parsed, int status,

@@ -435,7 +435,10 @@ class WebSocketHandler final : public http::UpgradeHandler {
         refusal = EngineError::kBadRequest;  // already upgraded
       }
     } else {
-      auto opened = engine_.Open(http::ClientAddress(parsed, opt.trust_proxy), Transport::kWebSocket);
+      // An upgraded polling session keeps its own handshake's headers; a
+      // WebSocket-only one keeps these (RealtimeOptions::identify).
+      auto opened = engine_.Open(http::ClientAddress(parsed, opt.trust_proxy),
+                                 Transport::kWebSocket, parsed.headers);
       if (opened.ok()) {
         session = *opened;
       } else {

@@ -4,6 +4,7 @@
 #include <ctime>
 
 
+#include "core/hmac.h"
 #include "core/ids.h"
 #include "core/json_text.h"
 #include "core/time_format.h"
@@ -34,6 +35,42 @@ std::string VideoService::MediaUrl(const std::string& id, std::string_view file,
   return base + "/media/" + id + "/" + std::string(file);
 }
 
+namespace {
+
+// A private video's token expiry: at least `ttl_s` from now, rounded up to
+// ten minutes.
+int64_t PlaybackExpiryFrom(int64_t now_ms, int64_t ttl_s) {
+  constexpr int64_t kStep = 600;
+  const int64_t at = now_ms / 1000 + ttl_s;
+  return (at + kStep - 1) / kStep * kStep;
+}
+
+}  // namespace
+
+std::string VideoService::MediaUrlFor(const Video& v, std::string_view file, std::string_view request_base) const {
+  if (v.visibility != Visibility::kPrivate) return MediaUrl(v.id, file, request_base);
+  const std::string token =
+      SignPlayback(urls_.playback_secret, v.id, PlaybackExpiryFrom(clock_.NowMs(), urls_.playback_ttl_s));
+  std::string url = MediaUrl(v.id, file, request_base);
+  // MediaUrl ends in "/media/<id>/<file>": the token path takes its place.
+  url.resize(url.size() - (std::string("/media/") + v.id + "/" + std::string(file)).size());
+  return url + PlaybackPath(token, v.id, std::string(file));
+}
+
+PlaybackUrls VideoService::PlaybackFor(const Video& v, std::string_view request_base) const {
+  PlaybackUrls p;
+  p.dash = MediaUrlFor(v, "manifest.mpd", request_base);
+  p.hls = MediaUrlFor(v, "master.m3u8", request_base);
+  p.thumbnail = MediaUrlFor(v, "thumbnail.jpg", request_base);
+  if (v.visibility == Visibility::kPrivate)
+    p.expires_ms = PlaybackExpiryFrom(clock_.NowMs(), urls_.playback_ttl_s) * 1000;
+  return p;
+}
+
+PlaybackCheck VideoService::CheckPlaybackToken(const std::string& id, const std::string& token, int64_t now_s) const {
+  return CheckPlayback(urls_.playback_secret, id, token, now_s);
+}
+
 void VideoService::AppendJson(std::string& out, const Video& v, std::string_view request_base) const {
   namespace jt = json_text;
   jt::Object o(out);
@@ -50,7 +87,9 @@ void VideoService::AppendJson(std::string& out, const Video& v, std::string_view
   const bool ready = v.status == VideoStatus::kReady;
   for (auto [key, file] : {std::pair{"manifestUrl", "manifest.mpd"}, std::pair{"hlsUrl", "master.m3u8"},
                            std::pair{"thumbnailUrl", "thumbnail.jpg"}})
-    o.StringOrNull(key, ready ? MediaUrl(v.id, file, request_base) : std::string());
+    o.StringOrNull(key, ready ? MediaUrlFor(v, file, request_base) : std::string());
+  o.StringOrNull("ownerId", v.owner_id);
+  o.String("visibility", ToString(v.visibility));
   o.Number("duration", v.duration);
   o.Int("width", v.width);
   o.Int("height", v.height);
@@ -77,7 +116,7 @@ std::string VideoService::JsonText(const Video& v, std::string_view request_base
 
 Result<Video> VideoService::CreateUpload(std::string title, std::string description,
                                          std::string file_name, std::string file_type,
-                                         int64_t file_size) {
+                                         int64_t file_size, std::string owner_id, Visibility visibility) {
   Video v;
   const int64_t now = clock_.NowMs();
   v.id = NewId(now);
@@ -86,6 +125,8 @@ Result<Video> VideoService::CreateUpload(std::string title, std::string descript
   v.file_name = std::move(file_name);
   v.file_type = std::move(file_type);
   v.file_size = file_size;
+  v.owner_id = std::move(owner_id);
+  v.visibility = visibility;
   v.status = VideoStatus::kUploading;
   v.created_at_ms = now;
   v.updated_at_ms = now;
@@ -130,7 +171,8 @@ Result<std::optional<Video>> VideoService::Retry(const std::string& id) {
     return MakeError(ErrorKind::kConflict, kSourceMissing,
                      "the uploaded file is gone; upload the video again");
   }
-  VS_ASSIGN_OR_RETURN(auto r, videos_.ConfirmUpload(id, source->etag));
+  VS_ASSIGN_OR_RETURN(std::string pin, SourcePin(id, *source));
+  VS_ASSIGN_OR_RETURN(auto r, videos_.ConfirmUpload(id, pin));
   if (!r) return std::optional<Video>();
   if (r->enqueued) {
     Announce(r->video, "retry requested; queued for processing");
@@ -250,24 +292,74 @@ Result<bool> VideoService::Delete(const std::string& id) {
 
 Result<std::optional<Video>> VideoService::UpdateMetadata(const std::string& id,
                                                           const std::optional<std::string>& title,
-                                                          const std::optional<std::string>& description) {
-  return videos_.UpdateMetadata(id, title, description);
+                                                          const std::optional<std::string>& description,
+                                                          const std::optional<Visibility>& visibility) {
+  return videos_.UpdateMetadata(id, title, description, visibility);
 }
 
 Result<std::optional<Video>> VideoService::Get(const std::string& id) { return videos_.Get(id); }
 
 Result<Page<Video>> VideoService::List(const db::ListQuery& q) { return videos_.List(q); }
 
-Result<std::vector<std::pair<VideoStatus, int64_t>>> VideoService::CountByStatus() {
-  return videos_.CountByStatus();
+Result<std::vector<std::pair<VideoStatus, int64_t>>> VideoService::CountByStatus(const db::Audience& audience) {
+  return videos_.CountByStatus(audience);
 }
 
 Result<Page<Notification>> VideoService::Notifications(int limit, const std::string& cursor,
-                                                       const std::string& video_id) {
-  return notifications_.List(limit, cursor, video_id);
+                                                       const std::string& video_id, const db::Audience& audience) {
+  return notifications_.List(limit, cursor, video_id, audience);
 }
 
 Result<store::ObjectInfo> VideoService::StatSource(const std::string& id) { return store_.Stat(RawKey(id)); }
+
+namespace {
+
+std::string DigestKey(const std::string& id) { return RawKey(id) + ".sha256"; }
+
+// The SHA-256 of a stored object, streamed (bounded memory).
+Result<std::string> DigestOf(store::ObjectStore& store, const std::string& key) {
+  VS_ASSIGN_OR_RETURN(auto reader, store.OpenReader(key, 0, std::nullopt));
+  Sha256Stream sha;
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    VS_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
+    if (n == 0) return sha.HexDigest();
+    sha.Update(buf.data(), n);
+  }
+}
+
+bool IsHexDigest(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
+
+Status VideoService::RecordSourceDigest(const std::string& id, const std::string& hex) {
+  VS_ASSIGN_OR_RETURN(auto w, store_.OpenWriter(DigestKey(id)));
+  VS_TRY(w->Write(hex.data(), hex.size()));
+  return w->Commit();
+}
+
+Result<std::string> VideoService::SourcePin(const std::string& id, const store::ObjectInfo& st) {
+  auto reader = store_.OpenReader(DigestKey(id), 0, 64);
+  if (reader.ok()) {
+    std::string hex(64, '\0');
+    size_t got = 0;
+    while (got < hex.size()) {
+      VS_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(hex.data() + got, hex.size() - got));
+      if (n == 0) break;
+      got += n;
+    }
+    if (got == hex.size() && IsHexDigest(hex)) return Sha256Pin(hex);
+  } else if (reader.error().kind != ErrorKind::kNotFound) {
+    return reader.error();
+  }
+  // No usable record: the server died between storing the bytes and their
+  // digest, or the client sent them straight to S3.
+  if (!store_.LocalPath(RawKey(id))) return st.etag;
+  VS_ASSIGN_OR_RETURN(std::string hex, DigestOf(store_, RawKey(id)));
+  return Sha256Pin(hex);
+}
 
 Result<std::unique_ptr<store::ObjectWriter>> VideoService::OpenSourceWriter(const std::string& id) {
   return store_.OpenWriter(RawKey(id));

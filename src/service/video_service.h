@@ -18,6 +18,7 @@
 #include "core/result.h"
 #include "core/video.h"
 #include "db/repository.h"
+#include "service/playback_token.h"
 #include "store/object_store.h"
 
 namespace vs::service {
@@ -32,6 +33,14 @@ inline constexpr uint64_t kStorageMargin = 16ULL << 20;  // 16 MiB
 struct UrlConfig {
   std::string public_url;    // e.g. "https://video.example.com"; empty = relative URLs
   std::string cdn_base_url;  // when set, media URLs point there instead
+  std::string playback_secret;       // signs private videos' playback tokens
+  int64_t playback_ttl_s = 4 * 3600;  // their life
+};
+
+// Where a player streams a video from; expires_ms 0 = the URLs do not expire.
+struct PlaybackUrls {
+  std::string dash, hls, thumbnail;
+  int64_t expires_ms = 0;
 };
 
 struct ReadyInfo {
@@ -73,8 +82,10 @@ class VideoService {
                store::ObjectStore& store, EventBus& bus, const Clock& clock, UrlConfig urls,
                db::JobQueue* jobs = nullptr);
 
+  // `owner_id` empty: an anonymous upload (ANONYMOUS_UPLOADS).
   Result<Video> CreateUpload(std::string title, std::string description, std::string file_name,
-                             std::string file_type, int64_t file_size);
+                             std::string file_type, int64_t file_size, std::string owner_id = {},
+                             Visibility visibility = Visibility::kPublic);
   // UPLOADING/ERROR -> UPLOADED + job, in one transaction; idempotent. The
   // job carries `source_etag`, the ETag of the upload as the caller checked
   // it: the worker refuses a source that has changed since.
@@ -110,23 +121,34 @@ class VideoService {
   // the video does not exist.
   Result<std::optional<Video>> UpdateMetadata(const std::string& id,
                                               const std::optional<std::string>& title,
-                                              const std::optional<std::string>& description);
+                                              const std::optional<std::string>& description,
+                                              const std::optional<Visibility>& visibility = std::nullopt);
 
   // Reads, for the API and the worker, as the repositories answer them.
   Result<std::optional<Video>> Get(const std::string& id);
   // Newest first, filtered and paged as db::VideoRepository::List.
   Result<Page<Video>> List(const db::ListQuery& q);
   // Every status with its count (zeros included), in kAllVideoStatuses order.
-  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus();
-  // The status-change history, newest first; video_id empty = all videos.
-  Result<Page<Notification>> Notifications(int limit, const std::string& cursor,
-                                           const std::string& video_id);
+  // (Of the videos `audience` may list.)
+  Result<std::vector<std::pair<VideoStatus, int64_t>>> CountByStatus(const db::Audience& audience = {});
+  // The status-change history, newest first; video_id empty = all videos
+  // `audience` may list.
+  Result<Page<Notification>> Notifications(int limit, const std::string& cursor, const std::string& video_id,
+                                           const db::Audience& audience = {});
 
   // The uploaded source (RawKey): its size and ETag, a writer for the bytes
   // this server receives, and a URL the client may PUT them to directly
   // (nullopt when the store hands out none: the bytes then come here).
   Result<store::ObjectInfo> StatSource(const std::string& id);
   Result<std::unique_ptr<store::ObjectWriter>> OpenSourceWriter(const std::string& id);
+  // Keeps the SHA-256 of the source this server received as it streamed in
+  // (beside it, under RawKey + ".sha256").
+  Status RecordSourceDigest(const std::string& id, const std::string& hex);
+  // What a job pins the source `st` (as Stat just saw it) by: "sha256:<hex>"
+  // when this server took the bytes (the recorded digest, or one computed
+  // now if the record is missing) or the store is local; else (a client PUT
+  // straight to S3) the store's ETag.
+  Result<std::string> SourcePin(const std::string& id, const store::ObjectInfo& st);
   // kInsufficientStorage "insufficient_storage" when the store can tell that
   // `bytes` more would leave it less than kStorageMargin free (room for the
   // database, temporaries and outputs); ok when it has room or cannot tell.
@@ -145,6 +167,13 @@ class VideoService {
   // request's Host), else relative.
   std::string MediaUrl(const std::string& id, std::string_view file,
                        std::string_view request_base = {}) const;
+  // The same for a video as it is: a private video's files under a playback
+  // token (playback_token.h) valid for UrlConfig::playback_ttl_s or a little
+  // more (expiries are rounded up to 10 minutes, so a CDN sees one URL per
+  // file for a while).
+  std::string MediaUrlFor(const Video& v, std::string_view file, std::string_view request_base = {}) const;
+  PlaybackUrls PlaybackFor(const Video& v, std::string_view request_base = {}) const;
+  PlaybackCheck CheckPlaybackToken(const std::string& id, const std::string& token, int64_t now_s) const;
   // The public JSON view of a video (the API's and the events' "data"),
   // written straight as text: it is on the hottest read path.
   std::string JsonText(const Video& v, std::string_view request_base = {}) const;

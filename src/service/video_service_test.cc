@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/event_bus.h"
+#include "core/hmac.h"
 #include "db/sqlite_database.h"
 #include "store/object_store.h"
 
@@ -54,9 +55,9 @@ class VideoServiceTest : public ::testing::Test {
 TEST_F(VideoServiceTest, MediaUrlPrefersCdnThenPublicThenRequest) {
   EXPECT_EQ(Make().MediaUrl("abc", "manifest.mpd", "http://h:1/"), "http://h:1/media/abc/manifest.mpd");
   EXPECT_EQ(Make().MediaUrl("abc", "manifest.mpd"), "/media/abc/manifest.mpd");
-  EXPECT_EQ(Make({"https://pub.example/", ""}).MediaUrl("abc", "x.m4s", "http://h:1"),
+  EXPECT_EQ(Make({"https://pub.example/", "", "", 3600}).MediaUrl("abc", "x.m4s", "http://h:1"),
             "https://pub.example/media/abc/x.m4s");
-  EXPECT_EQ(Make({"https://pub.example", "https://cdn.example//"}).MediaUrl("abc", "x.m4s", "http://h:1"),
+  EXPECT_EQ(Make({"https://pub.example", "https://cdn.example//", "", 3600}).MediaUrl("abc", "x.m4s", "http://h:1"),
             "https://cdn.example/media/abc/x.m4s");
 }
 
@@ -70,7 +71,7 @@ TEST_F(VideoServiceTest, JsonViewBeforeAndAfterReady) {
   for (const auto& kv : o) keys.emplace_back(kv.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"id", "_id", "title", "description", "fileName", "fileType",
                                             "fileSize", "status", "progress", "errorMessage", "manifestUrl",
-                                            "hlsUrl", "thumbnailUrl", "duration", "width", "height",
+                                            "hlsUrl", "thumbnailUrl", "ownerId", "visibility", "duration", "width", "height",
                                             "resolution", "renditions", "createdAt", "updatedAt"}));
   EXPECT_EQ(o.at("id"), json::value(v->id));
   EXPECT_EQ(o.at("_id"), json::value(v->id));
@@ -140,11 +141,54 @@ TEST_F(VideoServiceTest, LifeCycleRecordsNotificationsAndPublishesEvents) {
   EXPECT_EQ((*stored)->status, VideoStatus::kError);
   EXPECT_EQ((*stored)->error_message, "the file is not a video");
 
-  auto notes = db_->notifications().List(10, "", v->id);
+  auto notes = db_->notifications().List(10, "", v->id, db::Audience{});
   ASSERT_TRUE(notes.ok());
   ASSERT_EQ(notes->items.size(), 4u);
   EXPECT_EQ(notes->items[0].status, VideoStatus::kError);  // newest first
   EXPECT_EQ(notes->items[0].message, "the file is not a video");
+}
+
+TEST_F(VideoServiceTest, TheSourcePinIsTheRecordedDigestElseOneComputedNow) {
+  VideoService svc = Make();
+  fs::create_directories(fs::path(root_) / fs::path(RawKey("v1")).parent_path());
+  std::ofstream(fs::path(root_) / RawKey("v1")) << "bytes";
+  auto st = svc.StatSource("v1");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(*svc.SourcePin("v1", *st), Sha256Pin(Sha256Hex("bytes")));
+  // What the upload recorded as it streamed in wins (and no reread happens).
+  const std::string recorded(64, 'a');
+  ASSERT_TRUE(svc.RecordSourceDigest("v1", recorded).ok());
+  EXPECT_EQ(*svc.SourcePin("v1", *st), Sha256Pin(recorded));
+}
+
+TEST_F(VideoServiceTest, PrivateVideosGetTokenUrlsThatExpirePublicOnesPlainUrls) {
+  clock_.Set(1'000'000'000'000);
+  UrlConfig urls{"https://pub.example", "", "playback-secret", 3600};
+  VideoService svc = Make(urls);
+  Video v;
+  v.id = "0123456789abcdef01234567";
+  v.status = VideoStatus::kReady;
+  PlaybackUrls open = svc.PlaybackFor(v);
+  EXPECT_EQ(open.dash, "https://pub.example/media/" + v.id + "/manifest.mpd");
+  EXPECT_EQ(open.expires_ms, 0);
+  v.visibility = Visibility::kPrivate;
+  PlaybackUrls p = svc.PlaybackFor(v);
+  EXPECT_GE(p.expires_ms, 1'000'000'000'000 + 3600 * 1000);
+  EXPECT_LT(p.expires_ms, 1'000'000'000'000 + 4200 * 1000);
+  const std::string prefix = "https://pub.example/media/t/";
+  ASSERT_EQ(p.dash.rfind(prefix, 0), 0u) << p.dash;
+  const std::string token = p.dash.substr(prefix.size(), p.dash.find('/', prefix.size()) - prefix.size());
+  EXPECT_EQ(p.dash, prefix + token + "/" + v.id + "/manifest.mpd");
+  EXPECT_EQ(p.hls, prefix + token + "/" + v.id + "/master.m3u8");
+  EXPECT_EQ(svc.CheckPlaybackToken(v.id, token, 1'000'000'000), PlaybackCheck::kValid);
+  EXPECT_EQ(svc.CheckPlaybackToken(v.id, token, p.expires_ms / 1000), PlaybackCheck::kExpired);
+  EXPECT_EQ(svc.CheckPlaybackToken("0123456789abcdef01234568", token, 1'000'000'000), PlaybackCheck::kInvalid);
+  // The JSON of a private video carries the same kind of URLs, and its owner.
+  v.owner_id = "ffffffffffffffffffffffff";
+  const std::string json = svc.JsonText(v);
+  EXPECT_NE(json.find("\"manifestUrl\":\"" + prefix), std::string::npos) << json;
+  EXPECT_NE(json.find("\"visibility\":\"private\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"ownerId\":\"ffffffffffffffffffffffff\""), std::string::npos) << json;
 }
 
 TEST_F(VideoServiceTest, RetryRequeuesAVideoInErrorWithAFreshAttemptBudget) {
@@ -174,7 +218,9 @@ TEST_F(VideoServiceTest, RetryRequeuesAVideoInErrorWithAFreshAttemptBudget) {
   EXPECT_NE((*job)->id, (*first)->id);
   EXPECT_EQ((*job)->state, JobState::kQueued);
   EXPECT_EQ((*job)->attempts, 0);
-  EXPECT_EQ((*job)->source_etag, store_->Stat(RawKey(v->id))->etag) << "pinned to the stored upload";
+  // A local store's upload is pinned by its digest (computed here: no
+  // digest was recorded as it streamed in).
+  EXPECT_EQ((*job)->source_etag, Sha256Pin(Sha256Hex("the upload"))) << "pinned to the stored upload";
   EXPECT_NE(events_.back().payload.find("retry requested"), std::string::npos);
 
   // A second retry while it is queued is refused; an unknown id is nullopt.

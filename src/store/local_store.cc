@@ -109,6 +109,17 @@ bool RemoveIfAbandoned(const fs::directory_entry& e) {
   return removed;
 }
 
+// rename(2) that fails with EEXIST instead of replacing; link + unlink
+// where the file system has no RENAME_NOREPLACE (the same guarantee, and a
+// crash between the two leaves only a temporary the sweep removes).
+bool RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  if (errno != EINVAL && errno != ENOSYS) return false;
+  if (::link(from.c_str(), to.c_str()) != 0) return false;
+  ::unlink(from.c_str());
+  return true;
+}
+
 class LocalWriter final : public ObjectWriter {
  public:
   // `fd` is the locked temporary `tmp`.
@@ -132,19 +143,26 @@ class LocalWriter final : public ObjectWriter {
   uint64_t written() const override { return written_; }
   // The lock is held until the temporary has left .tmp: a sweep never sees
   // it unlocked there.
-  Status Commit() override {
+  Status Commit() override { return Publish(/*replace=*/true); }
+  Status CommitIfAbsent() override { return Publish(/*replace=*/false); }
+
+ private:
+  Status Publish(bool replace) {
     if (::fsync(fd_) != 0) return Errno("fsync");
     std::error_code ec;
     fs::create_directories(fs::path(final_).parent_path(), ec);
     if (ec) return StoreError("mkdir: " + ec.message());
-    if (::rename(tmp_.c_str(), final_.c_str()) != 0) return Errno("rename");
+    if (replace ? ::rename(tmp_.c_str(), final_.c_str()) != 0 : !RenameNoReplace(tmp_, final_)) {
+      if (errno == EEXIST)
+        return MakeError(ErrorKind::kConflict, kObjectExists, "an object is already stored under this key");
+      return Errno("rename");
+    }
     committed_ = true;
     ::close(fd_);
     fd_ = -1;
     return FsyncPath(fs::path(final_).parent_path().string(), true);
   }
 
- private:
   int fd_;
   std::string tmp_, final_;
   uint64_t written_ = 0;

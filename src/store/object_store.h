@@ -31,6 +31,7 @@ inline constexpr const char* kNotFound = "not_found";
 inline constexpr const char* kStoreError = "store_error";
 inline constexpr const char* kInvalidKey = "invalid_key";
 inline constexpr const char* kStorageFull = "insufficient_storage";
+inline constexpr const char* kObjectExists = "object_exists";
 
 // The store failed (I/O, network, refused request): kStoreError, kUnavailable.
 inline Error StoreError(std::string message) {
@@ -64,6 +65,12 @@ class ObjectWriter {
   virtual Status Write(const char* data, size_t size) = 0;
   virtual uint64_t written() const = 0;
   virtual Status Commit() = 0;
+  // Commit, but only when nothing is stored under the key yet: otherwise a
+  // kConflict kObjectExists error, the stored object untouched and the
+  // writer spent. LocalStore: atomic (rename without replace). S3Store: a
+  // HEAD before the write, so two writers racing to the same new key may
+  // both succeed there; S3 keys written this way must have one writer.
+  virtual Status CommitIfAbsent() = 0;
 };
 
 // A streaming read of a byte range. Destroying it early is fine and cheap

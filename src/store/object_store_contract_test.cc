@@ -121,6 +121,24 @@ TEST_P(ObjectStoreContract, WriterIsInvisibleUntilCommit) {
   EXPECT_EQ(Get(K("raw/v1/source")), "hello world");
 }
 
+TEST_P(ObjectStoreContract, CommitIfAbsentNeverReplaces) {
+  auto first = std::move(store_->OpenWriter(K("raw/v9/source")).value());
+  auto second = std::move(store_->OpenWriter(K("raw/v9/source")).value());
+  ASSERT_TRUE(first->Write("first", 5).ok());
+  ASSERT_TRUE(second->Write("second", 6).ok());
+  ASSERT_TRUE(first->CommitIfAbsent().ok());
+  const Status late = second->CommitIfAbsent();
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(late.error().code, kObjectExists);
+  EXPECT_EQ(Get(K("raw/v9/source")), "first");
+  // A plain Commit still replaces.
+  auto third = std::move(store_->OpenWriter(K("raw/v9/source")).value());
+  ASSERT_TRUE(third->Write("third", 5).ok());
+  ASSERT_TRUE(third->Commit().ok());
+  EXPECT_EQ(Get(K("raw/v9/source")), "third");
+}
+
 TEST_P(ObjectStoreContract, AbandonedWriterLeavesNothing) {
   {
     auto w = std::move(store_->OpenWriter(K("raw/v2/source")).value());

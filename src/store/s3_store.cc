@@ -670,6 +670,20 @@ class S3Writer final : public ObjectWriter {
 
   uint64_t written() const override { return written_; }
 
+  Status CommitIfAbsent() override {
+    if (failed_ || committed_) return StoreError("S3 writer for " + key_ + " is spent");
+    Call call;
+    call.method = "HEAD";
+    call.key = key_;
+    auto head = c_->Perform(call, "HEAD " + key_);
+    if (head.ok()) {
+      failed_ = true;
+      return MakeError(ErrorKind::kConflict, kObjectExists, "an object is already stored under " + key_);
+    }
+    if (head.error().kind != ErrorKind::kNotFound) return head.error();
+    return Commit();
+  }
+
   Status Commit() override {
     if (failed_ || committed_) return StoreError("S3 writer for " + key_ + " is spent");
     Status s;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <variant>
 
+#include "core/hmac.h"
 #include "resilience/circuit_breaker.h"
 
 namespace vs::worker {
@@ -14,9 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace tp = transcode_protocol;
 
-// The job pins the upload it was confirmed for (Job::source_etag): another
-// PUT to the still-valid upload URL replaces the object, and those bytes
-// were never checked. Uploading again is the way out.
+// The job pins the upload it was confirmed for (Job::source_etag): bytes
+// that differ (another PUT straight to S3 replaced the object, or the file
+// was changed in place) were never checked. Uploading again is the way out.
 constexpr const char* kSourceChanged =
     "the uploaded file changed after it was confirmed; upload it again";
 constexpr const char* kSourceChangedWhileReading = "the uploaded file changed while it was read";
@@ -288,6 +289,7 @@ void WorkerPool::FailRead(Attempt& a, const Error& e) {
 // unless `retryable`.
 bool WorkerPool::StillConfirmed(Attempt& a, const char* why, bool retryable) {
   if (a.job.source_etag.empty()) return true;  // queued before ETags were recorded
+  if (a.job.source_etag.starts_with(kSha256PinPrefix)) return true;  // checked on the bytes fetched
   auto st = store_.Stat(service::RawKey(a.job.video_id));
   if (!st.ok()) {
     FailRead(a, st.error());
@@ -306,9 +308,23 @@ bool WorkerPool::FetchSource(Attempt& a) {
     return false;
   }
   a.source = *source;
+  if (a.job.source_etag.starts_with(kSha256PinPrefix)) return SameDigest(a);
   // Replaced during the download, the copy may mix both uploads: retry, and
   // the next attempt's first check fails the job for good.
   return StillConfirmed(a, kSourceChangedWhileReading, true);
+}
+
+// The job pins the SHA-256 of the bytes confirmed: the copy about to be
+// transcoded must hash to it, or the job fails for good.
+bool WorkerPool::SameDigest(Attempt& a) {
+  auto digest = Sha256OfFile(a.source);
+  if (!digest.ok()) {
+    FailRead(a, digest.error());
+    return false;
+  }
+  if (Sha256Pin(*digest) == a.job.source_etag) return true;
+  FailAttempt(a.job, a.me, kSourceChanged, kSourceChanged, kSourceChanged, false, opt_.retry_base_ms);
+  return false;
 }
 
 WorkerPool::TranscodeRun WorkerPool::RunTranscoder(Attempt& a) {

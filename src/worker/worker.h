@@ -90,6 +90,7 @@ class WorkerPool {
   // The confirmed upload, as a local file in a.source.
   bool FetchSource(Attempt& a);
   bool StillConfirmed(Attempt& a, const char* why, bool retryable);
+  bool SameDigest(Attempt& a);
   void FailRead(Attempt& a, const Error& e);
   // The child, its progress lines and the lease, until the child ends, the
   // lease is lost or the pool stops.

@@ -7,6 +7,7 @@
 // leaves no object; an upload replaced through its URL after confirm is
 // refused; Redis and PostgreSQL outages are ridden out.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <boost/json.hpp>
@@ -20,6 +21,7 @@
 #include "postgres_server.h"
 #include "redis_server.h"
 #include "s3rver_server.h"
+#include "core/clock.h"
 #include "test_util.h"
 
 namespace vs::testing {
@@ -81,16 +83,20 @@ class ScaleOutTest : public ::testing::Test {
             "REDIS_URL=" + redis_->url(),
             "WEBHOOK_SECRET=scale-out-test-secret-0123456789abcdef",
             // Search is kept small to show that the api processes share one window.
-            "RATE_LIMITS=upload=1000/60,general=1000/60,status=10000/60,search=6/60,streaming=10000/60",
+            "RATE_LIMITS=upload=1000/60,general=1000/60,status=10000/60,search=6/60,streaming=10000/60,auth=1000/60",
+            // The original's open flow, except where a test says otherwise.
+            "ANONYMOUS_UPLOADS=1",
             "JOB_LEASE_SECONDS=3",
             "BREAKER_OPEN_SECONDS=1",
             "LOG_LEVEL=warn"};
   }
 
-  int StartApi(std::unique_ptr<Process>* p, const std::string& name) {
+  int StartApi(std::unique_ptr<Process>* p, const std::string& name, bool accounts = false) {
     const std::string dir = TempDir() + "/" + name;
     fs::create_directories(dir);
-    return StartServer(p, dir, Env(), "api");
+    std::vector<std::string> env = Env();
+    if (accounts) std::erase(env, std::string("ANONYMOUS_UPLOADS=1"));
+    return StartServer(p, dir, env, "api");
   }
 
   void StartWorker(std::unique_ptr<Process>* p, const std::string& name) {
@@ -278,6 +284,67 @@ TEST_F(ScaleOutTest, TwoApisTwoWorkersNoSharedDisk) {
   EXPECT_EQ(after, 200);
   EXPECT_TRUE(api_a->running());
   EXPECT_TRUE(api_b->running());
+}
+
+// Accounts live in the shared database: a session opened on one api works
+// on the other, and a private video stays its owner's on both; its
+// playback URLs signed by one api play through the other, from the bucket.
+TEST_F(ScaleOutTest, AccountsAndPrivateVideosAcrossApis) {
+  std::unique_ptr<Process> api_a, api_b, worker;
+  const int a = StartApi(&api_a, "acc-a", true);
+  const int b = StartApi(&api_b, "acc-b", true);
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  auto signup = [&](int port, const std::string& email) {
+    HttpResponse r = Http(port, "POST", "/api/auth/register",
+                          json::serialize(json::object{{"email", email}, {"password", "long enough pw"}}),
+                          {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? Str(Json(r).at("data"), "token") : std::string();
+  };
+  // Earlier tests may have made accounts in this database: ours are fresh.
+  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(SystemClock::Instance().NowMs());
+  const std::string owner = signup(a, "owner-" + tag + "@example.com");
+  const std::string other = signup(b, "other-" + tag + "@example.com");
+  const auto as = [](const std::string& token) {
+    return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + token},
+                                                            {"Content-Type", "application/json"}};
+  };
+  EXPECT_EQ(Http(b, "GET", "/api/auth/me", "", as(owner)).status, 200) << "a session of api A works on api B";
+  EXPECT_EQ(Http(b, "POST", "/api/upload/generate-presigned-url", "{}", {{"Content-Type", "application/json"}}).status,
+            401);
+
+  const std::string bytes = ReadFile(MediaDir() + "/" + kClip);
+  json::object o{{"fileName", kClip}, {"fileType", "video/mp4"}, {"fileSize", bytes.size()}, {"visibility", "private"}};
+  HttpResponse p = Http(a, "POST", "/api/upload/generate-presigned-url", json::serialize(o), as(owner));
+  ASSERT_EQ(p.status, 201) << p.body;
+  const std::string id = Str(Json(p).at("data"), "videoId");
+  const Url u = ParseUrl(Str(Json(p).at("data"), "presignedUrl"));
+  ASSERT_EQ(Http(u.port, "PUT", u.target, bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  EXPECT_EQ(Http(b, "POST", "/api/upload/confirm/" + id, "", as(other)).status, 404) << "not other's to confirm";
+  ASSERT_EQ(Http(b, "POST", "/api/upload/confirm/" + id, "", as(owner)).status, 200);
+  StartWorker(&worker, "acc-worker");
+  std::string status;
+  for (int i = 0; i < 1200 && status != "READY" && status != "ERROR"; ++i) {
+    HttpResponse r = Http(a, "GET", "/api/videos/" + id + "/status", "", as(owner));
+    status = r.status == 200 ? Str(Json(r).at("data"), "status") : "";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(status, "READY") << ReadFile(TempDir() + "/acc-worker.log");
+
+  for (int port : {a, b}) {
+    EXPECT_EQ(Http(port, "GET", "/api/videos/" + id, "", as(other)).status, 404);
+    EXPECT_EQ(Http(port, "GET", "/api/videos/" + id).status, 404);
+    EXPECT_EQ(Http(port, "GET", "/media/" + id + "/master.m3u8").status, 404);
+    EXPECT_EQ(Http(port, "GET", "/api/videos", "", as(other)).body.find(id), std::string::npos);
+  }
+  HttpResponse pb = Http(a, "GET", "/api/videos/" + id + "/playback", "", as(owner));
+  ASSERT_EQ(pb.status, 200) << pb.body;
+  const std::string hls = ParseUrl(Str(Json(pb).at("data"), "hlsUrl")).target;
+  ASSERT_EQ(hls.rfind("/media/t/", 0), 0u) << hls;
+  ProcessResult play = RunProcess({"ffmpeg", "-v", "error", "-i", "http://127.0.0.1:" + std::to_string(b) + hls, "-map",
+                                   "0", "-f", "null", "-"});
+  EXPECT_EQ(play.exit_code, 0) << "signed by api A, played through api B: " << play.err;
 }
 
 TEST_F(ScaleOutTest, AnUnreachableDependencyIsNamedAtStart) {

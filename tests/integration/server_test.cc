@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
@@ -29,10 +31,23 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 constexpr const char* kSecret = "test-webhook-secret-0123456789abcdef";
+// Most tests here are about uploads and processing, not accounts: they run
+// in the original's open mode (ANONYMOUS_UPLOADS=1). The accounts tests
+// start with ANONYMOUS_UPLOADS=0, the default.
 const std::vector<std::string> kBaseEnv = {"WEBHOOK_SECRET=" + std::string(kSecret),
                                            "RATE_LIMITS=upload=1000/60,general=1000/60,status=1000/60,"
-                                           "search=1000/60,webhook=1000/60,streaming=10000/60",
-                                           "LOG_LEVEL=info"};
+                                           "search=1000/60,webhook=1000/60,streaming=10000/60,auth=1000/60",
+                                           "LOG_LEVEL=info", "ANONYMOUS_UPLOADS=1"};
+
+// `base` with `extra` applied: a variable in both takes extra's value.
+std::vector<std::string> WithEnv(std::vector<std::string> base, const std::vector<std::string>& extra) {
+  for (const std::string& e : extra) {
+    const std::string name = e.substr(0, e.find('=') + 1);
+    std::erase_if(base, [&](const std::string& b) { return b.rfind(name, 0) == 0; });
+    base.push_back(e);
+  }
+  return base;
+}
 
 // The path and query of an absolute URL.
 std::string PathOf(const std::string& url) {
@@ -104,14 +119,12 @@ class ServerTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> extra = {}) {
     data_ = TempDir() + "/data";
-    std::vector<std::string> env = kBaseEnv;
-    env.insert(env.end(), extra.begin(), extra.end());
+    std::vector<std::string> env = WithEnv(kBaseEnv, extra);
     port_ = StartServer(&server_, data_, env);
     ASSERT_GT(port_, 0) << ReadFile(data_ + ".log");
   }
   void Restart(std::vector<std::string> extra = {}) {
-    std::vector<std::string> env = kBaseEnv;
-    env.insert(env.end(), extra.begin(), extra.end());
+    std::vector<std::string> env = WithEnv(kBaseEnv, extra);
     port_ = StartServer(&server_, data_, env);
     ASSERT_GT(port_, 0) << ReadFile(data_ + ".log");
   }
@@ -650,6 +663,67 @@ const std::vector<std::string> kQuickPace = {"WORKERS=0", "UPLOAD_IDLE_SECONDS=1
 std::string PutHead(const json::value& d, size_t size) {
   return "PUT " + PathOf(Str(d, "presignedUrl")) + " HTTP/1.1\r\nHost: t\r\nContent-Type: video/mp4\r\n" +
          "Content-Length: " + std::to_string(size) + "\r\n\r\n";
+}
+
+// The first complete upload is the video's file for good: a PUT still
+// sending when it lands, and when confirm begins, is refused at its end and
+// replaces nothing; the job is pinned to the SHA-256 of the bytes confirmed.
+TEST_F(ServerTest, UploadStillSendingAtConfirmIsRefusedAndReplacesNothing) {
+  Start({"WORKERS=0"});
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  std::string other = bytes;  // as long, starts like a video, other bytes
+  std::reverse(other.begin() + static_cast<long>(other.size() / 3), other.end());
+  json::value d = Presign("race.mp4", bytes.size());
+  const std::string id = Str(d, "videoId");
+  RawConn slow(port_);
+  ASSERT_TRUE(slow.Send(PutHead(d, other.size()) + other.substr(0, other.size() / 2)));
+  HttpResponse first = Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Str(Json(first).at("data"), "sha256"), Sha256Hex(bytes));
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  ASSERT_TRUE(slow.Send(other.substr(other.size() / 2)));
+  ASSERT_TRUE(slow.ReadUntil("}}", 30000)) << slow.data();
+  EXPECT_EQ(slow.data().rfind("HTTP/1.1 409 ", 0), 0u) << slow.data();
+  EXPECT_NE(slow.data().find("\"code\":\"already_uploaded\""), std::string::npos) << slow.data();
+  EXPECT_EQ(ReadFile(data_ + "/storage/raw/" + id + "/source"), bytes);
+  EXPECT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), other, {{"Content-Type", "video/mp4"}}).status, 409);
+  std::unique_ptr<Process> worker = StartWorker();
+  EXPECT_EQ(WaitForStatus(id, "READY", 120), "READY") << ReadFile(data_ + ".worker.log");
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Wait(), 0);
+}
+
+// Before confirm too, the file stays the first one; a video whose bytes
+// were changed in place (same inode, same size) after confirm is refused by
+// its digest, not by the store's validator.
+TEST_F(ServerTest, BytesChangedInPlaceAfterConfirmAreRefusedByTheirDigest) {
+  Start({"WORKERS=0"});
+  const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+  json::value d = Presign("inplace.mp4", bytes.size());
+  const std::string id = Str(d, "videoId");
+  ASSERT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+  HttpResponse again = Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}});
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("already_uploaded"), std::string::npos) << again.body;
+  ASSERT_EQ(Req("POST", "/api/upload/confirm/" + id).status, 200);
+  const std::string source = data_ + "/storage/raw/" + id + "/source";
+  struct stat before {};
+  ASSERT_EQ(::stat(source.c_str(), &before), 0);
+  {
+    const int fd = ::open(source.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const char flip = static_cast<char>(~bytes[bytes.size() / 2]);
+    ASSERT_EQ(::pwrite(fd, &flip, 1, static_cast<off_t>(bytes.size() / 2)), 1);
+    const struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ASSERT_EQ(::futimens(fd, times), 0);  // the store's ETag cannot tell
+    ::close(fd);
+  }
+  std::unique_ptr<Process> worker = StartWorker();
+  EXPECT_EQ(WaitForStatus(id, "READY", 120), "ERROR") << ReadFile(data_ + ".worker.log");
+  EXPECT_EQ(Str(Json(Req("GET", "/api/videos/" + id)).at("data"), "errorMessage"),
+            "the uploaded file changed after it was confirmed; upload it again");
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Wait(), 0);
 }
 
 TEST_F(ServerTest, StalledOrCrawlingUploadGets408AndLeavesNothing) {
@@ -1197,6 +1271,300 @@ TEST_F(ServerTest, AFullDiskAnswers507LogsWhyAndRecoversAtOnce) {
   EXPECT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(Req("POST", "/api/upload/confirm/" + Str(d, "videoId")).status, 200);
   EXPECT_EQ(Req("PUT", PathOf(Str(d2, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+}
+
+
+// ---------------------------------------------------------------- accounts
+
+// A signed-in client of the test's server: its bearer token and cookie.
+struct Account {
+  std::string id, token, cookie;
+  std::vector<std::pair<std::string, std::string>> Bearer() const { return {{"Authorization", "Bearer " + token}}; }
+};
+
+class AccountsTest : public ServerTest {
+ protected:
+  Account Register(const std::string& email) {
+    HttpResponse r = PostJson("/api/auth/register",
+                              json::serialize(json::object{{"email", email}, {"password", "long enough pw"}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    Account a;
+    if (r.status != 201) return a;
+    const json::value d = Json(r).at("data");
+    a.id = Str(d.at("user"), "id");
+    a.token = Str(d, "token");
+    const std::string set_cookie = r.Header("set-cookie");
+    a.cookie = set_cookie.substr(0, set_cookie.find(';'));
+    return a;
+  }
+  HttpResponse As(const Account* who, const std::string& method, const std::string& target,
+                  const std::string& body = "", std::vector<std::pair<std::string, std::string>> headers = {}) {
+    if (who) headers.emplace_back("Authorization", "Bearer " + who->token);
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    return Req(method, target, body, headers);
+  }
+  // Uploads a clip as `who` and waits for READY.
+  std::string UploadAs(const Account& who, const std::string& title, const std::string& visibility) {
+    const std::string bytes = ReadFile(MediaDir() + "/src-720p25-6s-noaudio.mp4");
+    HttpResponse p = As(&who, "POST", "/api/upload/generate-presigned-url",
+                        json::serialize(json::object{{"fileName", title + ".mp4"},
+                                                     {"fileType", "video/mp4"},
+                                                     {"fileSize", bytes.size()},
+                                                     {"title", title},
+                                                     {"visibility", visibility}}));
+    EXPECT_EQ(p.status, 201) << p.body;
+    const json::value d = Json(p).at("data");
+    const std::string id = Str(d, "videoId");
+    EXPECT_EQ(Req("PUT", PathOf(Str(d, "presignedUrl")), bytes, {{"Content-Type", "video/mp4"}}).status, 200);
+    EXPECT_EQ(As(&who, "POST", "/api/upload/confirm/" + id).status, 200);
+    for (int i = 0; i < 600; ++i) {
+      HttpResponse r = As(&who, "GET", "/api/videos/" + id + "/status");
+      const std::string st = r.status == 200 ? Str(Json(r).at("data"), "status") : "";
+      if (st == "READY" || st == "ERROR") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return id;
+  }
+};
+
+// The same answer as for a video that does not exist, its id aside.
+void ExpectLikeMissing(const HttpResponse& got, const HttpResponse& missing, const std::string& id,
+                       const std::string& missing_id, const std::string& what) {
+  EXPECT_EQ(got.status, missing.status) << what << ": " << got.body;
+  std::string body = got.body;
+  for (size_t at = body.find(id); at != std::string::npos; at = body.find(id)) body.replace(at, id.size(), missing_id);
+  EXPECT_EQ(body, missing.body) << what;
+}
+
+TEST_F(AccountsTest, APrivateVideoIsItsOwnersAloneAndPlaysThroughItsPlaybackUrls) {
+  Start({"ANONYMOUS_UPLOADS=0"});
+  // Anonymous changes need an account.
+  HttpResponse anon = PostJson("/api/upload/generate-presigned-url",
+                               R"({"fileName":"a.mp4","fileType":"video/mp4","fileSize":10})");
+  EXPECT_EQ(anon.status, 401) << anon.body;
+  const Account root = Register("root@example.com");  // the first account: admin
+  const Account a = Register("a@example.com");
+  const Account b = Register("b@example.com");
+  const std::string priv = UploadAs(a, "secret-clip", "private");
+  const std::string pub = UploadAs(a, "open-clip", "public");
+  ASSERT_EQ(Str(Json(As(&a, "GET", "/api/videos/" + priv)).at("data"), "status"), "READY");
+
+  // B and anonymous: every route answers as for a missing video.
+  const std::string missing = "ffffffffffffffffffffffff";
+  for (const Account* who : {&b, static_cast<const Account*>(nullptr)}) {
+    const std::string name = who ? "B" : "anonymous";
+    for (const std::string suffix : {"", "/status", "/playback", "/manifest.mpd", "/master.m3u8"})
+      ExpectLikeMissing(As(who, "GET", "/api/videos/" + priv + suffix), As(who, "GET", "/api/videos/" + missing + suffix),
+                        priv, missing, name + " GET" + suffix);
+    for (const std::string file : {"manifest.mpd", "master.m3u8", "thumbnail.jpg"}) {
+      EXPECT_EQ(As(who, "GET", "/media/" + priv + "/" + file).status, 404) << name << " " << file;
+      EXPECT_EQ(As(who, "GET", "/api/videos/" + priv + "/segments/" + file).status, 404) << name << " " << file;
+    }
+    const std::string edit = R"({"title":"mine now"})";
+    if (who) {
+      ExpectLikeMissing(As(who, "PUT", "/api/videos/" + priv, edit), As(who, "PUT", "/api/videos/" + missing, edit),
+                        priv, missing, name + " PUT");
+      ExpectLikeMissing(As(who, "DELETE", "/api/videos/" + priv), As(who, "DELETE", "/api/videos/" + missing), priv,
+                        missing, name + " DELETE");
+      ExpectLikeMissing(As(who, "POST", "/api/videos/" + priv + "/retry"),
+                        As(who, "POST", "/api/videos/" + missing + "/retry"), priv, missing, name + " retry");
+      // Someone else's public video is not theirs to change either.
+      EXPECT_EQ(As(who, "DELETE", "/api/videos/" + pub).status, 404);
+    } else {
+      EXPECT_EQ(As(who, "PUT", "/api/videos/" + priv, edit).status, 401);
+      EXPECT_EQ(As(who, "DELETE", "/api/videos/" + priv).status, 401);
+      EXPECT_EQ(As(who, "DELETE", "/api/videos/" + pub).status, 401);
+    }
+    // Lists, search, status lists, stats and notifications know nothing of it.
+    for (const std::string& list : std::vector<std::string>{"/api/videos", "/api/videos/search?q=secret", "/api/videos/search?q=clip",
+                                   "/api/videos/status/READY", "/api/notifications", "/api/notifications?videoId=" + priv}) {
+      HttpResponse r = As(who, "GET", list);
+      EXPECT_EQ(r.status, 200) << name << " " << list << r.body;
+      EXPECT_EQ(r.body.find(priv), std::string::npos) << name << " " << list;
+    }
+    EXPECT_NE(As(who, "GET", "/api/videos").body.find(pub), std::string::npos) << name << " sees the public one";
+    EXPECT_EQ(Json(As(who, "GET", "/api/videos/stats/overview")).at("data").at("byStatus").at("READY").as_int64(), 1);
+    EXPECT_EQ(As(who, "GET", "/api/videos/" + pub).status, 200);
+  }
+  EXPECT_EQ(As(nullptr, "GET", "/api/videos?mine=1").status, 401);
+  EXPECT_EQ(As(&b, "GET", "/api/videos?mine=1").body.find(pub), std::string::npos);
+
+  // The owner and the admin see and list it.
+  EXPECT_NE(As(&a, "GET", "/api/videos?mine=1").body.find(priv), std::string::npos);
+  EXPECT_NE(As(&a, "GET", "/api/videos/search?q=secret").body.find(priv), std::string::npos);
+  EXPECT_EQ(As(&root, "GET", "/api/videos/" + priv).status, 200);
+  EXPECT_NE(As(&root, "GET", "/api/videos").body.find(priv), std::string::npos);
+
+  // A plays it through the playback URLs: every file under one token.
+  HttpResponse pb = As(&a, "GET", "/api/videos/" + priv + "/playback");
+  ASSERT_EQ(pb.status, 200) << pb.body;
+  const json::value urls = Json(pb).at("data");
+  EXPECT_TRUE(urls.at("expiresAt").is_string());
+  const std::string hls = PathOf(Str(urls, "hlsUrl"));
+  ASSERT_EQ(hls.rfind("/media/t/", 0), 0u) << hls;
+  const std::string dir = hls.substr(0, hls.rfind('/') + 1);
+  HttpResponse master = Req("GET", hls);
+  ASSERT_EQ(master.status, 200) << master.body;
+  EXPECT_EQ(master.Header("cache-control").rfind("public, max-age=", 0), 0u);
+  std::string variant;
+  std::istringstream lines(master.body);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#') variant = line;
+  ASSERT_FALSE(variant.empty()) << master.body;
+  HttpResponse playlist = Req("GET", dir + variant);  // relative, as players resolve it
+  ASSERT_EQ(playlist.status, 200) << playlist.body;
+  std::string segment;
+  std::istringstream seg_lines(playlist.body);
+  for (std::string line; std::getline(seg_lines, line);)
+    if (!line.empty() && line[0] != '#' && segment.empty()) segment = line;
+  EXPECT_EQ(Req("GET", dir + segment).status, 200) << segment;
+  EXPECT_EQ(Req("GET", PathOf(Str(urls, "dashUrl"))).status, 200);
+  EXPECT_EQ(Req("GET", PathOf(Str(urls, "thumbnailUrl"))).status, 200);
+
+  // Altered, moved to another video, or expired: refused.
+  const std::string token = hls.substr(9, hls.find('/', 9) - 9);
+  std::string altered = token;
+  altered.back() = altered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(Req("GET", "/media/t/" + altered + "/" + priv + "/master.m3u8").status, 403);
+  EXPECT_EQ(Req("GET", "/media/t/" + token + "/" + pub + "/master.m3u8").status, 403);
+  const std::string past = "1000000000";
+  const std::string expired =
+      past + "-" + HmacSha256Hex(HmacSha256Hex(kSecret, "visionsync playback urls"), "playback\n" + priv + "\n" + past);
+  HttpResponse old = Req("GET", "/media/t/" + expired + "/" + priv + "/master.m3u8");
+  EXPECT_EQ(old.status, 403);
+  EXPECT_NE(old.body.find("expired_playback_token"), std::string::npos) << old.body;
+
+  // Public videos keep plain URLs.
+  HttpResponse open = As(nullptr, "GET", "/api/videos/" + pub + "/playback");
+  ASSERT_EQ(open.status, 200);
+  EXPECT_TRUE(Json(open).at("data").at("expiresAt").is_null());
+  EXPECT_EQ(Req("GET", "/media/" + pub + "/master.m3u8").status, 200);
+
+  // Made public by its owner, it is everyone's to see.
+  EXPECT_EQ(As(&a, "PUT", "/api/videos/" + priv, R"({"visibility":"unlisted"})").status, 200);
+  EXPECT_EQ(As(nullptr, "GET", "/api/videos/" + priv).status, 200);
+  EXPECT_EQ(As(nullptr, "GET", "/api/videos").body.find(priv), std::string::npos) << "unlisted: not listed";
+}
+
+TEST_F(AccountsTest, SessionsCookiesCsrfAndOneAnswerForBadCredentials) {
+  Start({"ANONYMOUS_UPLOADS=0"});
+  const Account a = Register("a@example.com");
+  ASSERT_FALSE(a.cookie.empty());
+  HttpResponse reg = PostJson("/api/auth/register", R"({"email":"c@example.com","password":"long enough pw"})");
+  const std::string set_cookie = reg.Header("set-cookie");
+  for (const char* attr : {"HttpOnly", "SameSite=Lax", "Path=/"})
+    EXPECT_NE(set_cookie.find(attr), std::string::npos) << set_cookie;
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "http PUBLIC_URL: no Secure";
+  // The same email in other letters is refused without saying why.
+  HttpResponse again = PostJson("/api/auth/register", R"({"email":"A@Example.com","password":"long enough pw"})");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_NE(again.body.find("registration_failed"), std::string::npos);
+  // Wrong password and unknown email: the very same answer.
+  HttpResponse wrong = PostJson("/api/auth/login", R"({"email":"a@example.com","password":"not the password"})");
+  HttpResponse unknown = PostJson("/api/auth/login", R"({"email":"z@example.com","password":"long enough pw"})");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body, unknown.body);
+  EXPECT_NE(wrong.body.find("invalid email or password"), std::string::npos);
+
+  // The cookie works for reads and same-site changes, not cross-site ones.
+  const std::string id = [&] {
+    HttpResponse r = Req("POST", "/api/upload/generate-presigned-url",
+                         R"({"fileName":"c.mp4","fileType":"video/mp4","fileSize":100})",
+                         {{"Content-Type", "application/json"}, {"Cookie", a.cookie},
+                          {"Origin", "http://127.0.0.1:" + std::to_string(port_)}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(Json(r).at("data"), "videoId");
+  }();
+  EXPECT_EQ(Req("GET", "/api/auth/me", "", {{"Cookie", a.cookie}}).status, 200);
+  const std::string edit = R"({"title":"renamed"})";
+  HttpResponse forged = Req("PUT", "/api/videos/" + id, edit,
+                            {{"Content-Type", "application/json"}, {"Cookie", a.cookie}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_NE(forged.body.find("csrf_rejected"), std::string::npos) << forged.body;
+  EXPECT_EQ(Req("PUT", "/api/videos/" + id, edit, {{"Content-Type", "application/json"}, {"Cookie", a.cookie}}).status,
+            403)
+      << "no Origin and no Sec-Fetch-Site: not from our pages";
+  EXPECT_EQ(Req("PUT", "/api/videos/" + id, edit,
+                {{"Content-Type", "application/json"}, {"Cookie", a.cookie}, {"Sec-Fetch-Site", "same-origin"}})
+                .status,
+            200);
+  EXPECT_EQ(As(&a, "PUT", "/api/videos/" + id, edit).status, 200) << "a bearer token needs no Origin";
+
+  // Sessions: listed, revoked one by one, ended by logout.
+  const Account a2 = [&] {
+    HttpResponse r = PostJson("/api/auth/login", R"({"email":"a@example.com","password":"long enough pw"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    Account x;
+    x.token = Str(Json(r).at("data"), "token");
+    return x;
+  }();
+  HttpResponse list = As(&a2, "GET", "/api/auth/sessions");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(Json(list).at("data").as_array().size(), 2u);
+  const std::string first_session = a.token.substr(0, a.token.find('.'));
+  const Account c{"", Str(Json(reg).at("data"), "token"), ""};
+  EXPECT_EQ(As(&c, "DELETE", "/api/auth/sessions/" + first_session).status, 404) << "not c's to end";
+  EXPECT_EQ(As(&a2, "DELETE", "/api/auth/sessions/" + first_session).status, 200);
+  HttpResponse gone = As(&a, "GET", "/api/auth/me");
+  EXPECT_EQ(gone.status, 401);
+  EXPECT_NE(gone.body.find("invalid_token"), std::string::npos);
+  EXPECT_EQ(As(&a2, "POST", "/api/auth/logout").status, 200);
+  EXPECT_EQ(As(&a2, "GET", "/api/auth/me").status, 401);
+  // A tampered token is nobody.
+  Account tampered = c;
+  tampered.token.back() = tampered.token.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(As(&tampered, "GET", "/api/auth/me").status, 401);
+  EXPECT_EQ(As(&c, "GET", "/api/auth/me").status, 200);
+}
+
+TEST_F(AccountsTest, LoginAttemptsAreRateLimited) {
+  Start({"ANONYMOUS_UPLOADS=0", "RATE_LIMITS=auth=3/900"});
+  int limited = 0;
+  for (int i = 0; i < 5; ++i) {
+    HttpResponse r = PostJson("/api/auth/login", R"({"email":"a@example.com","password":"guess number x"})");
+    if (r.status == 429) ++limited;
+  }
+  EXPECT_EQ(limited, 2);
+  EXPECT_EQ(Req("GET", "/api/auth/me").status, 401) << "reading who one is is not throttled as a guess";
+}
+
+TEST_F(AccountsTest, ClosedRegistrationOperatorsAndVideosFromBeforeAccounts) {
+  Start({"ANONYMOUS_UPLOADS=1"});
+  const std::string old = Upload("src-720p25-6s-noaudio.mp4", "from before");
+  EXPECT_TRUE(Json(Req("GET", "/api/videos/" + old)).at("data").at("ownerId").is_null());
+  server_->Signal(SIGTERM);
+  ASSERT_EQ(server_->Wait(), 0);
+  Restart({"ANONYMOUS_UPLOADS=0", "REGISTRATION=closed"});
+  // The first account can always be made: it is the admin, and owns what
+  // had no owner.
+  const Account root = Register("root@example.com");
+  HttpResponse mine = As(&root, "GET", "/api/videos?mine=1");
+  EXPECT_NE(mine.body.find(old), std::string::npos) << mine.body;
+  EXPECT_EQ(Str(Json(As(&root, "GET", "/api/videos/" + old)).at("data"), "ownerId"), root.id);
+  HttpResponse closed = PostJson("/api/auth/register", R"({"email":"b@example.com","password":"long enough pw"})");
+  EXPECT_EQ(closed.status, 403);
+  EXPECT_NE(closed.body.find("registration_closed"), std::string::npos);
+  // Operators add accounts, make admins and reset passwords.
+  auto user = [&](const std::string& password, const std::string& args) {
+    return RunProcess({"/bin/sh", "-c",
+                       "printf '%s\\n' '" + password + "' | /usr/bin/env DATA_DIR=" + data_ + " WEBHOOK_SECRET=" +
+                           std::string(kSecret) + " " + Binary() + " user " + args});
+  };
+  ProcessResult add = user("first password", "add b@example.com --name Bea");
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  HttpResponse login = PostJson("/api/auth/login", R"({"email":"b@example.com","password":"first password"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  const Account b{"", Str(Json(login).at("data"), "token"), ""};
+  EXPECT_FALSE(Json(As(&b, "GET", "/api/auth/me")).at("data").at("user").at("isAdmin").as_bool());
+  EXPECT_EQ(As(&b, "DELETE", "/api/videos/" + old).status, 404);
+  ASSERT_EQ(user("", "set-admin b@example.com").exit_code, 0);
+  EXPECT_TRUE(Json(As(&b, "GET", "/api/auth/me")).at("data").at("user").at("isAdmin").as_bool());
+  EXPECT_EQ(user("short", "reset-password b@example.com").exit_code, 1) << "passwords have a minimum length";
+  ASSERT_EQ(user("second password", "reset-password b@example.com").exit_code, 0);
+  EXPECT_EQ(As(&b, "GET", "/api/auth/me").status, 401) << "a reset ends every session";
+  EXPECT_EQ(PostJson("/api/auth/login", R"({"email":"b@example.com","password":"first password"})").status, 401);
+  EXPECT_EQ(PostJson("/api/auth/login", R"({"email":"b@example.com","password":"second password"})").status, 200);
+  EXPECT_EQ(user("x", "set-admin nobody@example.com").exit_code, 1);
 }
 
 }  // namespace

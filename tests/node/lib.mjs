@@ -14,7 +14,8 @@ export const REPO = path.resolve(here, "../..");
 export const MEDIA_DIR = process.env.VS_MEDIA_DIR || path.resolve(REPO, "../shared/media");
 export const WEBHOOK_SECRET = "realtime-tests-webhook-secret-0123456789";
 export const GENEROUS_LIMITS =
-  "upload=1000/60,general=1000/60,status=1000/60,search=1000/60,webhook=1000/60,streaming=100000/60";
+  "upload=1000/60,general=1000/60,status=1000/60,search=1000/60,webhook=1000/60,streaming=100000/60," +
+  "auth=1000/60,transfer=100000/60";
 
 export function binaryPath(argv = process.argv) {
   return argv[2] || process.env.VS_BINARY || path.join(REPO, "build/visionsync");
@@ -100,44 +101,64 @@ export async function startServer(bin, extraEnv = {}) {
 }
 
 // Runs `tests` ({name, fn}) one after the other against one server started
-// with startServer(bin) and handed to onStart; `cleanup` runs before the
-// server stops. A test that fails after `stopWhen()` turns true ends the
-// run. Prints "N passed, M failed" last and exits non-zero on failure.
-export async function runTests(tests, { onStart, cleanup = () => {}, stopWhen = () => false, timeoutMs = 180000 }) {
+// with startServer(bin, env) and handed to onStart (which may be async: it
+// runs before the first test); `cleanup` runs before the server stops. A test
+// that fails after `stopWhen()` turns true ends the run. Prints
+// "N passed, M failed" last and exits non-zero on failure.
+export async function runTests(tests, { onStart, env = {}, cleanup = () => {}, stopWhen = () => false, timeoutMs = 180000 }) {
+  return runSuites([{ tests, onStart, env, cleanup, stopWhen }], { timeoutMs });
+}
+
+// Like runTests, for several suites ({name, env, tests, onStart, cleanup,
+// stopWhen}) in turn, each against its own server started with its `env`
+// (e.g. ANONYMOUS_UPLOADS=1); one server runs at a time. A suite whose
+// server (or onStart) fails counts all its tests as failed. One summary line
+// for all suites.
+export async function runSuites(suites, { timeoutMs = 180000 } = {}) {
   const bin = binaryPath();
   let passed = 0;
   let failed = 0;
-  let server;
-  try {
-    server = await startServer(bin);
-    onStart(server);
-  } catch (e) {
-    console.error(`cannot start ${bin}: ${e.message}`);
-    console.log(`0 passed, ${tests.length} failed`);
-    process.exit(1);
-  }
-  try {
-    for (const t of tests) {
-      const t0 = Date.now();
-      try {
-        await Promise.race([
-          t.fn(),
-          sleep(timeoutMs).then(() => {
-            throw new Error(`test timed out after ${timeoutMs / 1000} s`);
-          }),
-        ]);
-        passed++;
-        console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
-      } catch (e) {
-        failed++;
-        console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e.stack || e).replace(/\n/g, "\n     ")}`);
-        if (stopWhen()) break;
+  for (const suite of suites) {
+    const { name, env = {}, tests, onStart = () => {}, cleanup = () => {}, stopWhen = () => false } = suite;
+    if (name) console.log(`---- ${name} ----`);
+    let server;
+    try {
+      server = await startServer(bin, env);
+      await onStart(server);
+    } catch (e) {
+      console.error(`cannot start ${bin}${name ? ` for ${name}` : ""}: ${e.stack || e.message}`);
+      if (server) {
+        console.log("---- server log (tail) ----\n" + server.log().slice(-4000));
+        await server.stop();
       }
+      failed += tests.length;
+      continue;
     }
-  } finally {
-    cleanup();
-    if (failed) console.log("---- server log (tail) ----\n" + server.log().slice(-4000));
-    await server.stop();
+    let failedHere = 0;
+    try {
+      for (const t of tests) {
+        const t0 = Date.now();
+        try {
+          await Promise.race([
+            t.fn(),
+            sleep(timeoutMs).then(() => {
+              throw new Error(`test timed out after ${timeoutMs / 1000} s`);
+            }),
+          ]);
+          passed++;
+          console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
+        } catch (e) {
+          failedHere++;
+          console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e.stack || e).replace(/\n/g, "\n     ")}`);
+          if (stopWhen()) break;
+        }
+      }
+    } finally {
+      cleanup();
+      if (failedHere) console.log("---- server log (tail) ----\n" + server.log().slice(-4000));
+      await server.stop();
+    }
+    failed += failedHere;
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
@@ -158,17 +179,35 @@ export async function api(base, method, p, body, headers = {}) {
   return { status: r.status, headers: r.headers, text, json };
 }
 
+export const bearer = (token) => (token ? { Authorization: `Bearer ${token}` } : {});
+
+// Registers a fresh account (POST /api/auth/register, 201); returns
+// {user, token, cookie ("vs_session=..."), email, password, answer}.
+export async function register(base, who = "user", headers = {}) {
+  const email = `${who}-${Date.now()}-${crypto.randomBytes(4).toString("hex")}@example.test`;
+  const password = "correct horse battery staple";
+  const answer = await api(base, "POST", "/api/auth/register", { email, password, name: who }, headers);
+  if (answer.status !== 201) throw new Error(`register: ${answer.status} ${answer.text}`);
+  const { user, token } = answer.json.data;
+  if (!user?.id || !token) throw new Error(`register: ${answer.text}`);
+  const cookie = answer.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .find((c) => c.startsWith("vs_session="));
+  return { user, token, cookie, email, password, answer };
+}
+
 // Presigns an upload of `file`; returns {videoId, answer, upload()} where
 // upload() PUTs the bytes and confirms, which hands the video to the worker,
 // and resolves to those two answers ({put, confirm}); `answer` is the
-// presign's own.
-export async function presign(base, file) {
+// presign's own. Anonymous unless `token` (a bearer token, used for the
+// presign and the confirmation; the PUT carries the signed URL only);
+// `visibility` goes into the presign body when given.
+export async function presign(base, file, { token, visibility } = {}) {
   const bytes = fs.readFileSync(file);
-  const pre = await api(base, "POST", "/api/upload/generate-presigned-url", {
-    fileName: path.basename(file),
-    fileType: "video/mp4",
-    fileSize: bytes.length,
-  });
+  const body = { fileName: path.basename(file), fileType: "video/mp4", fileSize: bytes.length };
+  if (visibility) body.visibility = visibility;
+  const pre = await api(base, "POST", "/api/upload/generate-presigned-url", body, bearer(token));
   if (pre.status !== 201) throw new Error(`presign: ${pre.status} ${pre.text}`);
   const { presignedUrl, videoId } = pre.json.data;
   const url = new URL(presignedUrl);
@@ -178,7 +217,7 @@ export async function presign(base, file) {
     async upload() {
       const put = await api(base, "PUT", url.pathname + url.search, bytes, { "Content-Type": "video/mp4" });
       if (put.status >= 300) throw new Error(`upload: ${put.status} ${put.text}`);
-      const confirm = await api(base, "POST", `/api/upload/confirm/${videoId}`);
+      const confirm = await api(base, "POST", `/api/upload/confirm/${videoId}`, undefined, bearer(token));
       if (confirm.status >= 300) throw new Error(`confirm: ${confirm.status} ${confirm.text}`);
       return { put, confirm };
     },

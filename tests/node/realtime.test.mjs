@@ -14,18 +14,30 @@ import WebSocket from "ws";
 import {
   MEDIA_DIR,
   api,
+  bearer,
   connect,
   presign,
-  runTests,
+  register,
+  runSuites,
   sleep,
   waitFor,
 } from "./lib.mjs";
 
 const CLIP = path.join(MEDIA_DIR, "src-720p25-6s-noaudio.mp4");
+// The transport tests run against a server in the open mode
+// (ANONYMOUS_UPLOADS=1: anonymous uploads make ownerless public videos);
+// the accounts tests against one in the default mode (accounts required).
 const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+const accountTests = [];
+let into = tests;
+const test = (name, fn) => into.push({ name, fn });
 
-let server;  // started once for all tests
+let server;  // the running suite's server
+// Open mode: a user (the first account, so an admin) for join-user, and a
+// video presigned anonymously and never uploaded: a real id to join whose
+// room holds one event (UPLOADING).
+let me;
+let quiet;
 const open = new Set();  // sockets to close at the end, whatever happens
 
 function track(s) {
@@ -86,23 +98,23 @@ test("default options: polling handshake, then upgrade to websocket", async () =
   await waitFor(() => s.connected, 10000, "connect");
   assert.equal(first, "polling");
   await waitFor(() => s.io.engine.transport.name === "websocket", 10000, "the upgrade");
-  const ack = await s.timeout(5000).emitWithAck("join-video", "upgrade-check");
+  const ack = await s.timeout(5000).emitWithAck("join-video", quiet.videoId);
   assert.deepEqual(ack, { ok: true });
   s.disconnect();
 });
 
 test("transports: ['websocket'] connects without polling", async () => {
-  const s = track(await connect(server.base, { transports: ["websocket"] }));
+  const s = track(await connect(server.base, { transports: ["websocket"], auth: { token: me.token } }));
   assert.equal(s.io.engine.transport.name, "websocket");
   assert.match(s.id, /^[0-9a-f]{20}$/);
-  assert.deepEqual(await s.timeout(5000).emitWithAck("join-user", "user-1"), { ok: true });
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join-user", me.user.id), { ok: true });
   s.disconnect();
 });
 
 test("transports: ['polling'] works on its own", async () => {
   const s = track(await connect(server.base, { transports: ["polling"] }));
   assert.equal(s.io.engine.transport.name, "polling");
-  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", "polling-only"), { ok: true });
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", quiet.videoId), { ok: true });
   s.disconnect();
 });
 
@@ -145,7 +157,13 @@ test("a joined client receives PROCESSING, monotonic progress and READY; others 
   const gotA = record(a);
   const gotB = record(b);
   assert.deepEqual(await a.timeout(5000).emitWithAck("join-video", up.videoId), { ok: true });
-  assert.deepEqual(await b.timeout(5000).emitWithAck("join-video", "someone-elses-video"), { ok: true });
+  // b joins another real video: its replay (UPLOADING) arrives before the
+  // ack, and nothing of up's may follow.
+  assert.deepEqual(await b.timeout(5000).emitWithAck("join-video", quiet.videoId), { ok: true });
+  const bReplay = [...gotB];
+  assert.equal(bReplay.length, 1, JSON.stringify(bReplay));
+  assert.equal(bReplay[0].payload.videoId, quiet.videoId);
+  assert.equal(bReplay[0].payload.status, "UPLOADING");
 
   // d drops its connection on the first progress event, reconnects on its
   // own and joins again: the replay fills the gap, seq removes duplicates.
@@ -191,8 +209,8 @@ test("a joined client receives PROCESSING, monotonic progress and READY; others 
     assert.ok(gotA[i].payload.timestamp >= gotA[i - 1].payload.timestamp, "timestamps in order");
   assert.ok(gotA.findIndex(isReady) === gotA.length - 1, "READY is last");
 
-  // b listened to another room only.
-  assert.deepEqual(gotB, []);
+  // b listened to another room only: nothing after its replay.
+  assert.deepEqual(gotB, bReplay);
 
   // d: after de-duplication by seq, exactly what a saw.
   const seen = new Map();
@@ -236,9 +254,20 @@ test("invalid join arguments get an error event and a failed ack, not a disconne
     assert.equal(ack.ok, false, JSON.stringify(bad));
   }
   await waitFor(() => got.filter((e) => e.name === "error").length === 6, 5000, "6 error events");
-  assert.match(got[0].payload.message, /join-video expects an id/);
+  for (const e of got) {
+    assert.equal(e.name, "error");
+    assert.match(e.payload.message, /^join-video expects an id/, "the format error, not the access refusal");
+  }
   assert.ok(s.connected);
-  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", "ok-id"), { ok: true });
+  // A well-formed id of no video passes the format check and gets the
+  // access refusal instead.
+  const missing = "0".repeat(24);
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", missing),
+                   { ok: false, error: `not allowed to join video ${missing}` });
+  assert.equal(got.length, 7);
+  assert.equal(got[6].payload.message, `not allowed to join video ${missing}`);
+  assert.ok(s.connected);
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", quiet.videoId), { ok: true });
   s.disconnect();
 });
 
@@ -251,9 +280,10 @@ test("websocket framing: pings answered, fragmented messages joined, close hands
   const pong = new Promise((r) => w.ws.once("pong", (d) => r(String(d))));
   w.ws.ping("are you there");
   assert.equal(await pong, "are you there");
+  const id = quiet.videoId;
   w.ws.send('427["join-', { fin: false });
-  w.ws.send('video","frag', { fin: false });
-  w.ws.send('mented"]', { fin: true });
+  w.ws.send(`video","${id.slice(0, 10)}`, { fin: false });
+  w.ws.send(`${id.slice(10)}"]`, { fin: true });
   await waitFor(() => w.messages.includes('437[{"ok":true}]'), 5000, "the ack of a fragmented emit");
   w.ws.close(1000, "bye");
   const c = await w.closed;
@@ -326,8 +356,11 @@ test("bad packets disconnect only the client that sent them", async () => {
   assert.equal((await api(server.base, "GET", q)).status, 400);
 
   assert.ok(good.connected && !goodDisconnected, "the well-behaved client stayed connected");
-  assert.deepEqual(await good.timeout(5000).emitWithAck("join-video", "still-fine"), { ok: true });
-  assert.deepEqual(goodEvents, []);
+  assert.deepEqual(goodEvents, [], "nothing reached the well-behaved client");
+  assert.deepEqual(await good.timeout(5000).emitWithAck("join-video", quiet.videoId), { ok: true });
+  // Only the replay of the room it joined.
+  assert.deepEqual(goodEvents.map((e) => [e.name, e.payload.videoId, e.payload.status]),
+                   [["video-status", quiet.videoId, "UPLOADING"]]);
   good.disconnect();
 });
 
@@ -351,7 +384,7 @@ test("oversize payloads are refused: websocket close 1009, polling POST 413", as
   assert.equal(bigger.status, 413);
 
   assert.ok(good.connected);
-  assert.deepEqual(await good.timeout(5000).emitWithAck("join-video", "unharmed"), { ok: true });
+  assert.deepEqual(await good.timeout(5000).emitWithAck("join-video", quiet.videoId), { ok: true });
   good.disconnect();
 });
 
@@ -389,16 +422,177 @@ test("GET /api/webhook/health reports the live connection count", async () => {
   await waitFor(async () => (await health()) === 0, 5000, "0 connections");
 });
 
+// ---- accounts (issue 12) ----
+
+// Against a server in the default mode (accounts required). An admin is
+// registered first (the first account becomes admin), so users A and B are
+// plain users. A's private video is A's alone: B (token or cookie) and
+// anonymous clients get an error event and no events; A and the admin get
+// them.
+into = accountTests;
+let admin;
+const refusal = (id) => ({ ok: false, error: `not allowed to join video ${id}` });
+const MISSING = "0".repeat(24);  // a well-formed id of no video
+
+test("accounts: anonymous uploads are refused (401), cookie changes need our Origin, others' videos are 404", async () => {
+  const A = await register(server.base, "a");
+  const B = await register(server.base, "b");
+  assert.equal(A.user.isAdmin, false);
+  const body = { fileName: "clip.mp4", fileType: "video/mp4", fileSize: 1000 };
+  const anon = await api(server.base, "POST", "/api/upload/generate-presigned-url", body);
+  assert.equal(anon.status, 401, anon.text);
+  assert.equal(anon.json.error.code, "unauthenticated");
+  // The cookie alone is not enough for a change: CSRF rule.
+  const noOrigin = await api(server.base, "POST", "/api/upload/generate-presigned-url", body, { Cookie: A.cookie });
+  assert.equal(noOrigin.status, 403, noOrigin.text);
+  assert.equal(noOrigin.json.error.code, "csrf_rejected");
+  const foreign = await api(server.base, "POST", "/api/upload/generate-presigned-url", body,
+                            { Cookie: A.cookie, Origin: "http://evil.example" });
+  assert.equal(foreign.status, 403, foreign.text);
+  const withOrigin = await api(server.base, "POST", "/api/upload/generate-presigned-url", body,
+                               { Cookie: A.cookie, Origin: server.base });
+  assert.equal(withOrigin.status, 201, withOrigin.text);
+  const id = withOrigin.json.data.videoId;
+  const video = await api(server.base, "GET", `/api/videos/${id}`);
+  assert.equal(video.json.data.ownerId, A.user.id);
+  assert.equal(video.json.data.visibility, "public");
+  // Confirm: anonymous 401; B 404 with the body of a missing video.
+  const anonConfirm = await api(server.base, "POST", `/api/upload/confirm/${id}`);
+  assert.equal(anonConfirm.status, 401, anonConfirm.text);
+  const none = await api(server.base, "POST", `/api/upload/confirm/${MISSING}`, undefined, bearer(B.token));
+  assert.equal(none.status, 404, none.text);
+  const bConfirm = await api(server.base, "POST", `/api/upload/confirm/${id}`, undefined, bearer(B.token));
+  assert.equal(bConfirm.status, 404, bConfirm.text);
+  assert.equal(bConfirm.text, none.text.replace(MISSING, id), "the same body as for no video");
+  // A public video: anyone's socket may join it.
+  const s = track(await connect(server.base));
+  assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", id), { ok: true });
+  s.disconnect();
+});
+
+test("accounts: only the owner's (and admins') sockets get a private video's events (token, cookie, anonymous)", async () => {
+  const A = await register(server.base, "a");
+  const B = await register(server.base, "b");
+  const up = await presign(server.base, CLIP, { token: A.token, visibility: "private" });
+  assert.equal(up.answer.status, 201);
+
+  const a = track(await connect(server.base, { auth: { token: A.token } }));
+  const aCookie = track(await connect(server.base, { transports: ["websocket"], extraHeaders: { Cookie: A.cookie } }));
+  const adm = track(await connect(server.base, { transports: ["polling"], auth: { token: admin.token } }));
+  const b = track(await connect(server.base, { auth: { token: B.token } }));
+  const bCookie = track(await connect(server.base, { transports: ["polling"], extraHeaders: { Cookie: B.cookie } }));
+  const anon = track(await connect(server.base));
+  const owners = [a, aCookie, adm];
+  const others = [b, bCookie, anon];
+  const got = new Map([...owners, ...others].map((s) => [s, record(s)]));
+
+  for (const s of owners)
+    assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", up.videoId), { ok: true });
+  for (const s of others)
+    assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", up.videoId), refusal(up.videoId));
+  // The same refusal for a video that does not exist: no existence oracle.
+  assert.deepEqual(await b.timeout(5000).emitWithAck("join-video", MISSING), refusal(MISSING));
+
+  await up.upload();
+  await waitFor(() => owners.every((s) => got.get(s).some(isReady)), 120000, "READY on A's and the admin's sockets");
+  await sleep(500);  // anything misrouted would have arrived by now
+  for (const s of owners) {
+    const events = got.get(s);
+    assert.equal(events.filter((e) => e.name === "error").length, 0);
+    assert.equal(events.find((e) => e.name === "video-status").payload.status, "UPLOADING");
+    assert.ok(events.some((e) => e.name === "processing-progress"), "progress events");
+    for (const e of events) assert.equal(e.payload.videoId, up.videoId);
+  }
+  for (const s of others) {
+    const events = got.get(s);
+    assert.deepEqual(events.filter((e) => e.name !== "error"), [], "no video-status or progress");
+    assert.ok(events.length >= 1);
+    assert.equal(events[0].payload.message, `not allowed to join video ${up.videoId}`);
+    assert.ok(s.connected, "a refusal is not a disconnect");
+  }
+  for (const s of [...owners, ...others]) s.disconnect();
+});
+
+test("accounts: join-user only for oneself", async () => {
+  const A = await register(server.base, "a");
+  const B = await register(server.base, "b");
+  const b = track(await connect(server.base, { auth: { token: B.token } }));
+  assert.deepEqual(await b.timeout(5000).emitWithAck("join-user", B.user.id), { ok: true });
+  assert.deepEqual(await b.timeout(5000).emitWithAck("join-user", A.user.id),
+                   { ok: false, error: `not allowed to join user ${A.user.id}` });
+  const bCookie = track(await connect(server.base, { transports: ["websocket"], extraHeaders: { Cookie: B.cookie } }));
+  assert.deepEqual(await bCookie.timeout(5000).emitWithAck("join-user", B.user.id), { ok: true });
+  assert.equal((await bCookie.timeout(5000).emitWithAck("join-user", A.user.id)).ok, false);
+  const anon = track(await connect(server.base));
+  assert.deepEqual(await anon.timeout(5000).emitWithAck("join-user", A.user.id),
+                   { ok: false, error: `not allowed to join user ${A.user.id}` });
+  // A token that is not one identifies nobody.
+  const forged = track(await connect(server.base, { auth: { token: `${B.token}x` } }));
+  assert.equal((await forged.timeout(5000).emitWithAck("join-user", B.user.id)).ok, false);
+  for (const s of [b, bCookie, anon, forged]) s.disconnect();
+});
+
+test("accounts: another user's event stream is a 404 like a missing video's", async () => {
+  const A = await register(server.base, "a");
+  const B = await register(server.base, "b");
+  const up = await presign(server.base, CLIP, { token: A.token, visibility: "private" });
+  const none = await api(server.base, "GET", `/api/videos/${MISSING}/events`);
+  assert.equal(none.status, 404);
+  assert.equal(none.json.error.code, "not_found");
+  for (const headers of [{ Cookie: B.cookie }, bearer(B.token), {}]) {
+    const r = await api(server.base, "GET", `/api/videos/${up.videoId}/events`, undefined, headers);
+    assert.equal(r.status, 404, JSON.stringify(headers));
+    assert.equal(r.text, none.text.replace(MISSING, up.videoId), "the same body as for no video");
+  }
+  // The owner's stream opens (cookie or bearer).
+  for (const headers of [{ Cookie: A.cookie }, bearer(A.token)]) {
+    const ctl = new AbortController();
+    const own = await fetch(`${server.base}/api/videos/${up.videoId}/events`, { headers, signal: ctl.signal });
+    assert.equal(own.status, 200);
+    assert.match(own.headers.get("content-type"), /^text\/event-stream/);
+    ctl.abort();
+  }
+});
+
+into = tests;
+
 // ---- runner ----
 
-runTests(tests, {
-  onStart: (s) => (server = s),
-  // Sockets left open by a failed test.
-  cleanup: () => {
-    for (const s of open) {
-      try {
-        s.close();
-      } catch {}
-    }
+// Sockets left open by a failed test.
+function closeAll() {
+  for (const s of open) {
+    try {
+      s.close();
+    } catch {}
+  }
+  open.clear();
+}
+
+runSuites([
+  {
+    name: "open mode (ANONYMOUS_UPLOADS=1)",
+    env: { ANONYMOUS_UPLOADS: "1" },
+    tests,
+    async onStart(s) {
+      server = s;
+      me = await register(s.base, "me");
+      quiet = await presign(s.base, CLIP);
+      const v = await api(s.base, "GET", `/api/videos/${quiet.videoId}`);
+      assert.equal(v.json?.data?.ownerId, null, `an anonymous upload has no owner: ${v.text}`);
+      assert.equal(v.json.data.visibility, "public");
+    },
+    cleanup: closeAll,
   },
-});
+  {
+    name: "accounts required (default)",
+    // Stated, so an ANONYMOUS_UPLOADS in the caller's environment cannot leak in.
+    env: { ANONYMOUS_UPLOADS: "0", REGISTRATION: "open" },
+    tests: accountTests,
+    async onStart(s) {
+      server = s;
+      admin = await register(s.base, "admin");
+      assert.equal(admin.user.isAdmin, true, "the first account is an admin");
+    },
+    cleanup: closeAll,
+  },
+]);

@@ -13,6 +13,12 @@
 // run scripts/setup-node-tests first, as `make test` does), where the
 // browser PUTs the file straight to the bucket through a presigned URL.
 //
+// Uploads need an account (issue 12): each run first signs up through the UI
+// (the first account on a fresh server is the admin); the API calls made from
+// Node use a bearer token of that same user. The first run also checks
+// private videos with a second browser (another user and an anonymous
+// visitor) and signing in and out.
+//
 // Prints one line per test, then `N passed, M failed`; exits 1 on failure.
 // Screenshots and the logs go to e2e/artifacts/ (the S3 run's with s3-).
 
@@ -34,7 +40,7 @@ const clip = path.join(mediaDir, 'src-720p25-6s-noaudio.mp4');
 const s3rverScript = path.resolve(webDir, '../tests/node/node_modules/s3rver/bin/s3rver.js');
 const S3_BUCKET = 'videos';
 
-const RATE_LIMITS = 'upload=1000/60,general=1000/60,status=1000/60,search=1000/60,streaming=10000/60';
+const RATE_LIMITS = 'upload=1000/60,general=1000/60,status=1000/60,search=1000/60,streaming=10000/60,auth=1000/60';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function log(...args) {
@@ -215,25 +221,46 @@ async function startS3rver() {
 
 // --- the tests ----------------------------------------------------------------
 
-/** Presign, PUT, confirm: an upload without the UI. Returns the video id. */
-async function uploadThroughApi(base, title) {
+/** `Authorization: Bearer` for a token from register or login (no CSRF check applies to it). */
+const bearer = (token) => (token ? { Authorization: `Bearer ${token}` } : {});
+
+/** POST /api/auth/login from Node: a session of its own for the API calls, apart from the browser's cookie. */
+async function loginThroughApi(base, { email, password }) {
+  const res = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const body = await res.json().catch(() => null);
+  assert(res.status === 200 && body?.data?.token, `login answered ${res.status}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+/** Presign, PUT, confirm as the user of `token`: an upload without the UI. Returns the video id. */
+async function uploadThroughApi(base, title, token) {
   const bytes = readFileSync(clip);
   const presign = await fetch(`${base}/api/upload/generate-presigned-url`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...bearer(token) },
     body: JSON.stringify({ fileName: path.basename(clip), fileType: 'video/mp4', fileSize: bytes.length, title }),
   });
   assert(presign.status === 201, `presign answered ${presign.status}`);
   const { data } = await presign.json();
-  const put = await fetch(data.presignedUrl, { method: 'PUT', headers: data.headers, body: bytes });
+  // The server's own upload URL wants the user too; a bucket's presigned URL nothing more.
+  const own = new URL(data.presignedUrl, base).origin === new URL(base).origin;
+  const put = await fetch(new URL(data.presignedUrl, base), {
+    method: 'PUT',
+    headers: { ...data.headers, ...(own ? bearer(token) : {}) },
+    body: bytes,
+  });
   assert(put.ok, `upload answered ${put.status}`);
-  const confirm = await fetch(`${base}/api/upload/confirm/${data.videoId}`, { method: 'POST' });
+  const confirm = await fetch(`${base}/api/upload/confirm/${data.videoId}`, { method: 'POST', headers: bearer(token) });
   assert(confirm.ok, `confirm answered ${confirm.status}`);
   return data.videoId;
 }
 
 const results = [];
-const state = { videoId: null, title: null, s3VideoId: null };
+const state = { account: null, videoId: null, title: null, s3VideoId: null, privateId: null };
 // Uploading and processing a clip takes a few seconds; 4 minutes leaves room
 // for a slow, busy CI machine.
 const TEST_TIMEOUT_MS = 240_000;
@@ -300,33 +327,23 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-/** Chromium on a fresh profile, its page logging to e2e/artifacts/<prefix>*.log. */
-async function openBrowser(base, prefix = '') {
-  const profile = mkdtempSync(path.join(tmpdir(), 'vs-e2e-chromium-'));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-      viewport: { width: 1280, height: 900 },
-      baseURL: base,
-    });
-  } catch (e) {
-    rmSync(profile, { recursive: true, force: true });
-    throw e;
-  }
-  const page = context.pages()[0] ?? (await context.newPage());
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/**
+ * Logs `page` to e2e/artifacts/<prefix>console.log and <prefix>network.log;
+ * returns the URLs it requested, its uncaught errors and a close() for the logs.
+ */
+function watchPage(page, base, prefix) {
   page.setDefaultTimeout(20_000);
   const pageErrors = [];
   const consoleLog = createWriteStream(path.join(artifacts, `${prefix}console.log`));
@@ -346,17 +363,111 @@ async function openBrowser(base, prefix = '') {
     networkLog.write(`${((Date.now() - t0) / 1000).toFixed(2)} ${r.request().method()} ${url} ${r.status()} ${body}\n`);
   });
   return {
-    page,
     requests,
     pageErrors,
-    async close() {
-      await context.close().catch(() => undefined);
+    closeLogs() {
       consoleLog.end();
       networkLog.end();
+    },
+  };
+}
+
+/** Chromium on a fresh profile, its page logging to e2e/artifacts/<prefix>*.log. */
+async function openBrowser(base, prefix = '') {
+  const profile = mkdtempSync(path.join(tmpdir(), 'vs-e2e-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+      baseURL: base,
+    });
+  } catch (e) {
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  const watched = watchPage(page, base, prefix);
+  return {
+    page,
+    requests: watched.requests,
+    pageErrors: watched.pageErrors,
+    async close() {
+      await context.close().catch(() => undefined);
+      watched.closeLogs();
       rmSync(profile, { recursive: true, force: true });
     },
   };
 }
+
+/**
+ * A second Chromium whose contexts share nothing with the first browser's
+ * (cookies, storage): other people. newVisitor(prefix) opens one context
+ * with one page, logged to e2e/artifacts/<prefix>*.log.
+ */
+async function openOtherBrowser(base) {
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+  const opened = [];
+  return {
+    async newVisitor(prefix) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: base });
+      const page = await context.newPage();
+      const watched = watchPage(page, base, prefix);
+      opened.push(watched);
+      return { page, context, pageErrors: watched.pageErrors };
+    },
+    async close() {
+      await browser.close().catch(() => undefined);
+      for (const w of opened) w.closeLogs();
+    },
+  };
+}
+
+/** A new account's details, unique per run. */
+function newAccount(name) {
+  const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  return { name: `${name} ${tag}`, email: `${name.toLowerCase().replace(/\W+/g, '-')}-${tag}@example.com`, password: `pw-${tag}-long enough` };
+}
+
+/** On the sign-up page: fills the form, submits it, and waits until the header names the new user. */
+async function fillSignUp(page, account) {
+  await page.getByTestId('signup-name').fill(account.name);
+  await page.getByTestId('signup-email').fill(account.email);
+  await page.getByTestId('signup-password').fill(account.password);
+  await page.getByTestId('signup-submit').click();
+  await waitForHeaderUser(page, account);
+}
+
+/** On the sign-in page: fills the form, submits it, and waits until the header names the user. */
+async function fillSignIn(page, account) {
+  await page.getByTestId('signin-email').fill(account.email);
+  await page.getByTestId('signin-password').fill(account.password);
+  await page.getByTestId('signin-submit').click();
+  await waitForHeaderUser(page, account);
+}
+
+async function waitForHeaderUser(page, account) {
+  const error = page.locator('[data-testid="signup-error"], [data-testid="signin-error"]');
+  const who = page.getByTestId('current-user');
+  await waitFor('the header to name the user', async () => {
+    if (await error.count()) throw new Error(`the form answered: ${await error.innerText()}`);
+    return (await who.count()) > 0;
+  }, { timeout: 20_000 }).catch(async (e) => {
+    // A form error stops the wait at once; report it rather than the timeout.
+    if (await error.count()) throw new Error(`the form answered: ${await error.innerText()}`);
+    throw e;
+  });
+  const shown = await who.innerText();
+  assert(shown === account.name, `the header names ${JSON.stringify(shown)}, not ${JSON.stringify(account.name)}`);
+}
+
+/** The current page's path and query, e.g. /signin?next=%2Fmine. */
+const here = (page) => {
+  const u = new URL(page.url());
+  return u.pathname + u.search;
+};
 
 function checkPrerequisites() {
   assert(existsSync(path.join(webDist, 'index.html')), `no built UI at ${webDist}: run \`npm run build\` first`);
@@ -445,10 +556,37 @@ async function checkWatchPlays(page, videoId, shotName) {
 }
 
 async function runTests(page, server, requests) {
-  const api = async (p, init) => {
-    const res = await fetch(server.base + p, init);
+  // The API from Node, as the signed-up user (bearer token) unless `anonymous`.
+  const api = async (p, init = {}, { anonymous = false } = {}) => {
+    const headers = { ...(init.headers ?? {}), ...(anonymous ? {} : bearer(state.account?.token)) };
+    const res = await fetch(server.base + p, { ...init, headers });
     return { status: res.status, body: await res.json().catch(() => null) };
   };
+
+  await test('signed out, / leads to sign-in; signing up there comes back to / (first account: admin)', async () => {
+    await page.goto('/');
+    await page.waitForURL((url) => url.pathname === '/signin');
+    const next = new URL(page.url()).searchParams.get('next');
+    log(`  / sent a signed-out visitor to ${here(page)}`);
+    // The UI leaves `next` out when it is / (authPath): both mean "back to /".
+    assert(next === null || next === '/', `sign-in would return to ${next}, not /`);
+    await page.getByTestId('signin-link').waitFor(); // the header offers sign-in, nobody is named
+    assert((await page.getByTestId('current-user').count()) === 0, 'the header names a user before anyone signed in');
+    await shot(page, '00-signin');
+    await page.getByTestId('to-signup').click();
+    await page.waitForURL((url) => url.pathname === '/signup');
+    const account = newAccount('E2E Admin');
+    await fillSignUp(page, account);
+    await page.waitForURL((url) => url.pathname === '/' && !url.search);
+    await page.getByTestId('drop-zone').waitFor();
+    assert((await page.getByTestId('signin-link').count()) === 0, 'the header still offers "Sign in"');
+    await page.getByTestId('nav-mine').waitFor();
+    await shot(page, '00-signed-up');
+    // The Node side gets a session of its own for the same user.
+    const { user, token } = await loginThroughApi(server.base, account);
+    assert(user.isAdmin === true, `the first account is not an admin: ${JSON.stringify(user)}`);
+    state.account = { ...account, id: user.id, token };
+  });
 
   await test('refuses a non-video file before any request', async () => {
     await page.goto('/');
@@ -584,6 +722,8 @@ async function runTests(page, server, requests) {
 
   await test('edits the title and description', async () => {
     await page.getByTestId('edit-video').click();
+    const choices = page.getByTestId('edit-visibility');
+    assert(await choices.getByRole('radio', { name: /^Public/ }).isChecked(), 'the edit dialog should show the video as Public');
     const newTitle = `${state.title} edited`;
     await page.getByTestId('edit-title').fill(newTitle);
     await page.getByTestId('edit-description').fill('Edited by the end-to-end test.');
@@ -622,6 +762,175 @@ async function runTests(page, server, requests) {
     await page.setViewportSize({ width: 1280, height: 900 });
   }, { needs: 'videoId' });
 
+  // --- private videos: the owner, another user and an anonymous visitor ------
+  // One private clip serves all of these checks; a second Chromium holds the
+  // other two people (contexts that share no cookies with the owner's).
+  let others = null;
+  let otherUser = null;
+  let anonymous = null;
+  try {
+    await test('a Private upload reaches READY and plays for its owner through signed /media/t/ URLs', async () => {
+      await page.goto('/');
+      const title = `E2E private ${Date.now().toString(36)}`;
+      await page.getByTestId('upload-input').setInputFiles(clip);
+      await page.getByTestId('selected-file').waitFor();
+      await page.getByTestId('upload-title').fill(title);
+      const choices = page.getByTestId('upload-visibility');
+      assert(await choices.getByRole('radio', { name: /^Public/ }).isChecked(), 'the upload form should default to Public');
+      await choices.getByRole('radio', { name: /^Private/ }).check();
+      const presign = page.waitForRequest(
+        (r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/upload/generate-presigned-url',
+      );
+      await page.getByTestId('upload-submit').click();
+      const sent = (await presign).postDataJSON();
+      assert(sent.visibility === 'private', `the presign request asked for visibility ${JSON.stringify(sent.visibility)}`);
+      await page.locator('[data-testid="processing-status"] [data-testid="status-badge"][data-status="READY"]').waitFor({ timeout: 180_000 });
+      const href = await page.getByTestId('watch-link').getAttribute('href');
+      const id = href?.match(/\/videos\/([0-9a-f]+)/)?.[1];
+      assert(id, `no link to the video: ${href}`);
+      const { status, body } = await api(`/api/videos/${id}`);
+      assert(status === 200 && body.data.visibility === 'private', `the server has ${status} ${JSON.stringify(body?.data?.visibility)}`);
+      assert(body.data.ownerId === state.account.id, `the owner is ${body.data.ownerId}, not the uploader ${state.account.id}`);
+      state.privateId = id;
+      state.privateTitle = title;
+
+      const media = [];
+      const onResponse = (r) => {
+        const p = new URL(r.url()).pathname;
+        if (p.startsWith('/media/')) media.push({ path: p, status: r.status() });
+      };
+      page.on('response', onResponse);
+      try {
+        await checkWatchPlays(page, id, '15-watch-private');
+      } finally {
+        page.off('response', onResponse);
+      }
+      const badge = await page.getByTestId('visibility-badge').getAttribute('data-visibility');
+      assert(badge === 'private', `the watch page's visibility badge says ${badge}`);
+      const signed = media.filter((m) => m.path.startsWith(`/media/t/`));
+      const plain = media.filter((m) => !m.path.startsWith(`/media/t/`));
+      log(`  ${signed.length} media responses under /media/t/ (${[...new Set(signed.map((m) => m.status))].join(', ')}); ${plain.length} elsewhere under /media/`);
+      assert(signed.some((m) => m.status === 200 || m.status === 206), `no signed media request succeeded: ${JSON.stringify(signed.slice(0, 5))}`);
+      const foreign = signed.filter((m) => !new RegExp(`^/media/t/[^/]+/${id}/[^/]+$`).test(m.path));
+      assert(foreign.length === 0, `signed media paths not of the form /media/t/<token>/${id}/<file>: ${foreign.map((m) => m.path).join(', ')}`);
+      assert(plain.length === 0, `the player asked for unsigned media: ${plain.map((m) => `${m.path} ${m.status}`).join(', ')}`);
+      const failed = signed.filter((m) => m.status >= 400);
+      assert(failed.length === 0, `signed media requests failed: ${failed.map((m) => `${m.path} ${m.status}`).join(', ')}`);
+
+      const playback = await api(`/api/videos/${id}/playback`);
+      assert(playback.status === 200, `the playback endpoint answered the owner ${playback.status}`);
+      const { dashUrl, hlsUrl, expiresAt } = playback.body.data;
+      for (const u of [dashUrl, hlsUrl]) {
+        assert(new URL(u, server.base).pathname.startsWith('/media/t/'), `a playback URL is not signed: ${u}`);
+      }
+      assert(expiresAt && Date.parse(expiresAt) > Date.now(), `a private video's URLs should expire, expiresAt ${expiresAt}`);
+      state.privateDashUrl = new URL(dashUrl, server.base).toString();
+    });
+
+    await test('another user and an anonymous visitor get "Video not found" for the private video; its plain /media/ URL answers 404', async () => {
+      others = await openOtherBrowser(server.base);
+      otherUser = await others.newVisitor('other-user-');
+      anonymous = await others.newVisitor('anonymous-');
+      await otherUser.page.goto('/signup');
+      const account = newAccount('E2E Other');
+      await fillSignUp(otherUser.page, account);
+      const id = state.privateId;
+      for (const [who, v] of [['the other user', otherUser], ['the anonymous visitor', anonymous]]) {
+        await v.page.goto(`/videos/${id}`);
+        await v.page.getByText('Video not found').waitFor();
+        assert((await v.page.getByTestId('video-player').count()) === 0, `${who} got a player`);
+        assert((await v.page.getByText(state.privateTitle).count()) === 0, `${who} sees the private title`);
+        for (const url of [`/media/${id}/manifest.mpd`, `/media/${id}/master.m3u8`, `/api/videos/${id}/playback`, `/api/videos/${id}`]) {
+          const res = await v.page.request.get(url);
+          assert(res.status() === 404, `${url} answered ${who} ${res.status()}, not 404`);
+        }
+        await shot(v.page, who === 'the anonymous visitor' ? '16-private-anonymous' : '16-private-other-user');
+      }
+      // The controls: the owner's signed URL serves the manifest, and a public
+      // video's plain one serves anyone; the owner gets no plain URL either.
+      const signed = await page.request.get(state.privateDashUrl);
+      assert(signed.status() === 200, `the owner's signed manifest URL answered ${signed.status()}`);
+      const ownerPlain = await page.request.get(`/media/${id}/manifest.mpd`);
+      assert(ownerPlain.status() === 404, `the plain manifest URL answered the owner ${ownerPlain.status()}, not 404`);
+      if (state.videoId) {
+        const pub = await anonymous.page.request.get(`/media/${state.videoId}/manifest.mpd`);
+        assert(pub.status() === 200, `a public video's plain manifest answered the anonymous visitor ${pub.status()}`);
+      }
+    }, { needs: 'privateId' });
+
+    await test('"My videos" lists the private video; the library the others see does not', async () => {
+      const id = state.privateId;
+      const cardOf = (p, videoId) => p.locator(`[data-testid="video-card"][data-video-id="${videoId}"]`);
+      await page.goto('/mine');
+      await page.getByRole('heading', { name: 'My videos' }).waitFor();
+      await cardOf(page, id).waitFor();
+      const badge = await cardOf(page, id).getByTestId('visibility-badge').getAttribute('data-visibility');
+      assert(badge === 'private', `the card's visibility badge says ${badge}`);
+      if (state.videoId) await cardOf(page, state.videoId).waitFor();
+      await shot(page, '17-my-videos');
+      assert(anonymous && otherUser, 'the other browser is not open (the previous test failed)');
+      const word = state.privateTitle.split(' ')[2];
+      for (const [who, v] of [['the anonymous visitor', anonymous], ['the other user', otherUser]]) {
+        await v.page.goto('/videos');
+        // Loaded: the public video is listed (or the library is empty).
+        if (state.videoId) await cardOf(v.page, state.videoId).waitFor();
+        else await v.page.getByText('No videos yet').waitFor();
+        assert((await cardOf(v.page, id).count()) === 0, `the library lists the private video to ${who}`);
+        // The counts leave it out too: the public clip is the only READY video they may see.
+        if (state.videoId) {
+          await waitFor(`${who}'s READY count`, async () => (await v.page.getByTestId('stat-READY').innerText()) === '1', { timeout: 5_000 }).catch(
+            async () => {
+              throw new Error(`${who}'s stats count ${await v.page.getByTestId('stat-READY').innerText()} READY videos, not 1`);
+            },
+          );
+        }
+        await v.page.getByTestId('search-input').fill(word);
+        await v.page.waitForURL((url) => url.searchParams.get('q') === word);
+        await v.page.getByText('No videos match').waitFor();
+        assert((await cardOf(v.page, id).count()) === 0, `searching finds the private video for ${who}`);
+      }
+      await shot(anonymous.page, '18-library-anonymous-search');
+      // My videos needs an account: back there after signing in.
+      await anonymous.page.goto('/mine');
+      await anonymous.page.waitForURL((url) => url.pathname === '/signin');
+      assert(here(anonymous.page) === '/signin?next=%2Fmine', `/mine sent the anonymous visitor to ${here(anonymous.page)}`);
+      const errors = [...otherUser.pageErrors, ...anonymous.pageErrors];
+      assert(errors.length === 0, `uncaught in the other visitors' pages: ${errors.map((e) => e.message).join('; ')}`);
+    }, { needs: 'privateId' });
+
+    await test('the edit dialog makes the private video Public: the anonymous visitor then plays it from plain URLs', async () => {
+      const id = state.privateId;
+      await page.goto(`/videos/${id}`);
+      await page.getByTestId('edit-video').click();
+      const choices = page.getByTestId('edit-visibility');
+      assert(await choices.getByRole('radio', { name: /^Private/ }).isChecked(), 'the edit dialog should show the video as Private');
+      await choices.getByRole('radio', { name: /^Public/ }).check();
+      await page.getByTestId('save-edit').click();
+      await waitFor('the Private badge to go', async () => (await page.getByTestId('visibility-badge').count()) === 0);
+      const { body } = await api(`/api/videos/${id}`, {}, { anonymous: true });
+      assert(body?.data?.visibility === 'public', `the server has visibility ${body?.data?.visibility}`);
+      assert(anonymous, 'the other browser is not open (an earlier test failed)');
+      const plain = await anonymous.page.request.get(`/media/${id}/manifest.mpd`);
+      assert(plain.status() === 200, `the plain manifest of the now public video answered ${plain.status()}`);
+      await anonymous.page.goto(`/videos/${id}`);
+      await anonymous.page.getByTestId('video-player').waitFor();
+      await waitFor('the quality list', () => anonymous.page.evaluate(() => window.__vsPlayer?.qualities().length > 0));
+      const playback = await anonymous.page.request.get(`/api/videos/${id}/playback`);
+      const data = (await playback.json()).data;
+      assert(!new URL(data.dashUrl, server.base).pathname.startsWith('/media/t/') && data.expiresAt === null,
+        `a public video's playback URLs should be plain and not expire: ${JSON.stringify(data)}`);
+    }, { needs: 'privateId' });
+
+    await test('deleting the private video makes its signed URLs stop working', async () => {
+      const { status } = await api(`/api/videos/${state.privateId}`, { method: 'DELETE' });
+      assert(status === 200, `DELETE answered ${status}`);
+      const res = await page.request.get(state.privateDashUrl);
+      assert(res.status() === 404, `the signed manifest URL of the deleted video answered ${res.status()}, not 404`);
+    }, { needs: 'privateId' });
+  } finally {
+    await others?.close();
+  }
+
   await test('deleting removes the video', async () => {
     await page.goto(`/videos/${state.videoId}`);
     await page.getByTestId('delete-video').click();
@@ -637,7 +946,7 @@ async function runTests(page, server, requests) {
 
   await test('a browser EventSource follows a video to READY (Server-Sent Events)', async () => {
     await page.goto('/');
-    const id = await uploadThroughApi(server.base, 'EventSource clip');
+    const id = await uploadThroughApi(server.base, 'EventSource clip', state.account?.token);
     const seen = await page.evaluate(
       (videoId) =>
         new Promise((resolve, reject) => {
@@ -665,7 +974,8 @@ async function runTests(page, server, requests) {
     assert(ids.every((v, i) => i === 0 || v > ids[i - 1]), `event ids must increase: ${ids.join(',')}`);
     assert(seen.some((e) => e.type === 'processing-progress'), 'no progress event arrived');
     log(`  ${seen.length} events, ids ${ids[0]}..${ids[ids.length - 1]}, last ${seen[seen.length - 1].status}`);
-    await api(`/api/videos/${id}`, { method: 'DELETE' });
+    const del = await api(`/api/videos/${id}`, { method: 'DELETE' });
+    assert(del.status === 200, `DELETE answered ${del.status}`);
   });
 
   await test('without Socket.IO the status still arrives (polling every 2 s)', async () => {
@@ -678,7 +988,7 @@ async function runTests(page, server, requests) {
       offline.on('request', (r) => {
         if (/\/api\/videos\/[0-9a-f]+\/status$/.test(new URL(r.url()).pathname)) polls.push(r.url());
       });
-      const id = await uploadThroughApi(server.base, 'Polling fallback clip');
+      const id = await uploadThroughApi(server.base, 'Polling fallback clip', state.account?.token);
       await offline.goto(`/videos/${id}`);
       await offline.getByTestId('processing-status').waitFor();
       const live = await offline.getByTestId('realtime-indicator').getAttribute('aria-label');
@@ -687,16 +997,50 @@ async function runTests(page, server, requests) {
       assert(polls.length >= 1, 'no status polls were made');
       log(`  READY after ${polls.length} status poll(s), without a reload`);
       await shot(offline, '14-watch-after-polling');
-      await api(`/api/videos/${id}`, { method: 'DELETE' });
+      const del = await api(`/api/videos/${id}`, { method: 'DELETE' });
+      assert(del.status === 200, `DELETE answered ${del.status}`);
     } finally {
       await offline.close();
     }
   });
+
+  await test('signing out returns the header to "Sign in"', async () => {
+    await page.goto('/videos');
+    await page.getByTestId('current-user').waitFor();
+    await page.getByTestId('signout').click();
+    const link = page.getByTestId('signin-link');
+    await link.waitFor();
+    assert((await link.innerText()).trim() === 'Sign in', `the header says ${JSON.stringify(await link.innerText())}`);
+    assert((await page.getByTestId('current-user').count()) === 0, 'the header still names the user');
+    assert((await page.getByTestId('nav-mine').count()) === 0, 'the header still offers My videos');
+    const me = await page.request.get('/api/auth/me');
+    assert(me.status() === 401, `GET /api/auth/me answered ${me.status()} after signing out`);
+    await shot(page, '19-signed-out');
+  }, { needs: 'account' });
+
+  await test('signed out, /mine leads to sign-in and signing in comes back to /mine', async () => {
+    await page.goto('/mine');
+    await page.waitForURL((url) => url.pathname === '/signin');
+    assert(here(page) === '/signin?next=%2Fmine', `/mine sent a signed-out visitor to ${here(page)}`);
+    await fillSignIn(page, state.account);
+    await page.waitForURL((url) => url.pathname === '/mine');
+    await page.getByRole('heading', { name: 'My videos' }).waitFor();
+  }, { needs: 'account' });
 }
 
 async function runS3Tests(page, server, s3, requests) {
   const serverOrigin = new URL(server.base).origin;
   let uploaded = null; // { id, put: { url, headers } }
+
+  await test('S3: signing up from / comes back to the upload page', async () => {
+    await page.goto('/');
+    await page.waitForURL((url) => url.pathname === '/signin');
+    await page.getByTestId('to-signup').click();
+    await page.waitForURL((url) => url.pathname === '/signup');
+    await fillSignUp(page, newAccount('E2E S3 Admin'));
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.getByTestId('drop-zone').waitFor();
+  });
 
   await test('S3: the UI uploads a clip straight to the bucket and reaches READY', async () => {
     await page.goto('/');

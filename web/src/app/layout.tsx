@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
+import { AccountMenu, useCurrentUser } from '@/features/auth';
 import { useRealtimeConnected } from '@/lib/realtime/realtime-provider';
 import { cn } from '@/lib/utils';
 
@@ -11,6 +12,7 @@ const navClass = ({ isActive }: { isActive: boolean }) =>
 
 export function Layout() {
   const connected = useRealtimeConnected();
+  const signedIn = Boolean(useCurrentUser().data);
   const { pathname } = useLocation();
   useEffect(() => {
     // A new page starts at the top, and keyboard users start at its heading.
@@ -30,23 +32,31 @@ export function Layout() {
               <rect width="32" height="32" rx="7" fill="hsl(var(--primary))" />
               <path d="M12 9l12 7-12 7z" fill="white" />
             </svg>
-            <span>VisionSync</span>
+            <span className="hidden sm:inline">VisionSync</span>
           </NavLink>
-          <nav aria-label="Main" className="flex items-center gap-1">
-            <NavLink to="/" end className={navClass}>
-              Upload
-            </NavLink>
-            <NavLink to="/videos" className={navClass}>
-              Library
-            </NavLink>
-            <span
-              className={cn('ml-1 h-2.5 w-2.5 rounded-full', connected ? 'bg-emerald-500' : 'bg-slate-300')}
-              title={connected ? 'Live updates on' : 'Live updates off: checking periodically'}
-              role="img"
-              aria-label={connected ? 'Live updates on' : 'Live updates off'}
-              data-testid="realtime-indicator"
-            />
-          </nav>
+          <div className="flex min-w-0 items-center gap-2">
+            <nav aria-label="Main" className="flex items-center gap-1">
+              <NavLink to="/" end className={navClass}>
+                Upload
+              </NavLink>
+              <NavLink to="/videos" className={navClass}>
+                Library
+              </NavLink>
+              {signedIn && (
+                <NavLink to="/mine" className={navClass} data-testid="nav-mine">
+                  My videos
+                </NavLink>
+              )}
+              <span
+                className={cn('ml-1 h-2.5 w-2.5 rounded-full', connected ? 'bg-emerald-500' : 'bg-slate-300')}
+                title={connected ? 'Live updates on' : 'Live updates off: checking periodically'}
+                role="img"
+                aria-label={connected ? 'Live updates on' : 'Live updates off'}
+                data-testid="realtime-indicator"
+              />
+            </nav>
+            <AccountMenu />
+          </div>
         </div>
       </header>
       <main id="main" className="mx-auto max-w-6xl px-3 py-6 sm:px-6 sm:py-8">

@@ -14,6 +14,12 @@ describe('api client', () => {
     expect(fetch).toHaveBeenCalledWith('/api/x', expect.objectContaining({ method: 'GET' }));
   });
 
+  it('lets the session cookie go with same-origin requests only', async () => {
+    respond(200, { data: {} });
+    await apiClient.post('/api/auth/logout', z.unknown());
+    expect(fetch).toHaveBeenCalledWith('/api/auth/logout', expect.objectContaining({ method: 'POST', credentials: 'same-origin' }));
+  });
+
   it('builds same-origin URLs with the query', async () => {
     respond(200, { data: [] });
     await apiClient.get('/api/notifications', z.array(z.unknown()), { videoId: 'v1', limit: 5, cursor: null });
@@ -36,6 +42,17 @@ describe('api client', () => {
   it('keeps the size limit in a too-large message', () => {
     const e = errorFromResponse(413, '{"error":{"code":"file_too_large","message":"files up to 100 bytes are accepted"}}');
     expect(e.message).toBe('This file is too large: files up to 100 bytes are accepted.');
+  });
+
+  it('shows account answers as the server words them, not as upload-link trouble', () => {
+    expect(errorFromResponse(401, '{"error":{"code":"invalid_credentials","message":"invalid email or password"}}').message).toBe(
+      'Invalid email or password',
+    );
+    expect(errorFromResponse(403, '{"error":{"code":"registration_closed","message":"registration is closed"}}').message).toBe(
+      'Registration is closed',
+    );
+    expect(errorFromResponse(401, '{"error":{"code":"unauthenticated","message":"authentication required"}}').message).toMatch(/sign in/);
+    expect(errorFromResponse(403, '{"error":{"code":"csrf_rejected","message":"bad origin"}}').message).toMatch(/Reload the page/);
   });
 
   it('reports a network failure plainly', async () => {

@@ -37,9 +37,17 @@ const FRIENDLY: Record<string, string> = {
   unsupported_type: 'Only MP4, MOV, AVI, WebM, Ogg and MKV videos are accepted.',
   invalid_signature: 'The upload link is no longer valid. Start the upload again.',
   expired: 'The upload link expired. Start the upload again.',
+  unauthenticated: 'You need to sign in to do that.',
+  csrf_rejected: 'The server refused a request from this page. Reload the page and try again.',
+  invalid_playback_token: 'The playback link expired. Reload the page to keep watching.',
 };
 
+// Codes whose server message is already meant for people (and, for sign-in,
+// deliberately generic): shown as the server words them.
+const SERVER_WORDED = new Set(['invalid_credentials', 'registration_failed', 'registration_closed']);
+
 export function friendlyMessage(status: number, code: string, serverMessage?: string): string {
+  if (SERVER_WORDED.has(code) && serverMessage) return sentence(serverMessage);
   if (FRIENDLY[code]) {
     // The size limit is in the server's message; keep it when there is one.
     if (code === 'file_too_large' && serverMessage) return `This file is too large: ${serverMessage}.`;
@@ -49,9 +57,11 @@ export function friendlyMessage(status: number, code: string, serverMessage?: st
   if (status === 404) return FRIENDLY.not_found;
   if (status === 403) return FRIENDLY.invalid_signature;
   if (status >= 500) return 'The server had a problem. Try again in a moment.';
-  if (serverMessage) return serverMessage.charAt(0).toUpperCase() + serverMessage.slice(1);
+  if (serverMessage) return sentence(serverMessage);
   return `The request failed (HTTP ${status}).`;
 }
+
+const sentence = (m: string) => m.charAt(0).toUpperCase() + m.slice(1);
 
 /** Builds an ApiError from a failed response's status and body text. */
 export function errorFromResponse(status: number, bodyText: string): ApiError {
@@ -99,6 +109,8 @@ async function send(path: string, opts: RequestOptions): Promise<unknown> {
       headers: opts.body !== undefined ? { 'Content-Type': 'application/json', Accept: 'application/json' } : { Accept: 'application/json' },
       body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
       signal: opts.signal,
+      // The session is an HttpOnly cookie: sent on same-origin requests, never to other sites.
+      credentials: 'same-origin',
     });
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;

@@ -1,8 +1,17 @@
-import { QueryClient } from '@tanstack/react-query';
+import { MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
 import { ApiError } from './api-client';
+import { authKeys } from './query-keys';
 
 export function createQueryClient(): QueryClient {
-  return new QueryClient({
+  // A request refused for want of a session means the session ended (expired
+  // or revoked elsewhere): ask again who is signed in, so the header and the
+  // pages that need an account catch up.
+  const onError = (error: unknown) => {
+    if (error instanceof ApiError && error.code === 'unauthenticated') void client.invalidateQueries({ queryKey: authKeys.me() });
+  };
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache({ onError }),
+    mutationCache: new MutationCache({ onError }),
     defaultOptions: {
       queries: {
         staleTime: 10_000,
@@ -13,4 +22,5 @@ export function createQueryClient(): QueryClient {
       mutations: { retry: false },
     },
   });
+  return client;
 }

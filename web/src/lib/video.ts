@@ -12,6 +12,11 @@ export function isFinalStatus(status: VideoStatus | string | undefined): boolean
   return status === 'READY' || status === 'ERROR';
 }
 
+/** Who may find and watch a video: listed for all, by link only, or its owner (and admins) only. */
+export const VISIBILITIES = ['public', 'unlisted', 'private'] as const;
+export const visibilitySchema = z.enum(VISIBILITIES);
+export type Visibility = z.infer<typeof visibilitySchema>;
+
 export const renditionSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -41,6 +46,9 @@ export const videoSchema = z.object({
   renditions: z.array(renditionSchema).default([]),
   createdAt: z.string(),
   updatedAt: z.string(),
+  // Servers from before accounts send neither: such videos are public and ownerless.
+  ownerId: z.string().nullable().default(null),
+  visibility: visibilitySchema.default('public'),
 });
 export type Video = z.infer<typeof videoSchema>;
 

@@ -5,6 +5,8 @@ import { StatusBadge } from '@/components/status-badge';
 import { Button, buttonClasses } from '@/components/ui/button';
 import { Card, CardContent } from '@/components/ui/card';
 import { Spinner } from '@/components/ui/spinner';
+import { VisibilityBadge } from '@/components/visibility';
+import { useCurrentUser } from '@/features/auth';
 import { VideoPlayer } from '@/features/player';
 import {
   DeleteVideoDialog,
@@ -15,11 +17,13 @@ import {
   VideoFacts,
 } from '@/features/videos';
 import { ApiError } from '@/lib/api-client';
+import { canManageVideo } from '@/lib/user';
 
 export function WatchRoute() {
   const { id } = useParams<{ id: string }>();
   const navigate = useNavigate();
   const { video } = useLiveVideo(id);
+  const me = useCurrentUser();
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
 
@@ -41,16 +45,18 @@ export function WatchRoute() {
   }
 
   const v = video.data;
-  const playable = v.status === 'READY' && (v.manifestUrl || v.hlsUrl);
+  // Until the session is known, show no controls rather than ones that may vanish.
+  const canManage = !me.isPending && canManageVideo(me.data, v);
   return (
     <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_320px]">
       <div className="min-w-0 space-y-4">
-        {playable ? (
-          <VideoPlayer title={v.title} manifestUrl={v.manifestUrl} hlsUrl={v.hlsUrl} renditions={v.renditions} poster={v.thumbnailUrl} />
+        {v.status === 'READY' ? (
+          // Keyed by video: another video gets a fresh player, renewed URLs of this one do not.
+          <VideoPlayer key={v.id} videoId={v.id} title={v.title} renditions={v.renditions} />
         ) : (
           <Card>
             <CardContent className="pt-4 sm:pt-6">
-              {v.status === 'READY' ? <Spinner label="Preparing the player" /> : <ProcessingStatus videoId={v.id} showWatchLink={false} />}
+              <ProcessingStatus videoId={v.id} showWatchLink={false} />
             </CardContent>
           </Card>
         )}
@@ -63,13 +69,18 @@ export function WatchRoute() {
             {v.title}
           </h1>
           <div className="flex items-center gap-2">
+            <VisibilityBadge visibility={v.visibility} />
             <StatusBadge status={v.status} progress={v.progress} />
-            <Button variant="outline" size="sm" onClick={() => setEditing(true)} data-testid="edit-video">
-              Edit
-            </Button>
-            <Button variant="destructive" size="sm" onClick={() => setDeleting(true)} data-testid="delete-video">
-              Delete
-            </Button>
+            {canManage && (
+              <>
+                <Button variant="outline" size="sm" onClick={() => setEditing(true)} data-testid="edit-video">
+                  Edit
+                </Button>
+                <Button variant="destructive" size="sm" onClick={() => setDeleting(true)} data-testid="delete-video">
+                  Delete
+                </Button>
+              </>
+            )}
           </div>
         </div>
         {v.description ? (
@@ -92,13 +103,15 @@ export function WatchRoute() {
           </CardContent>
         </Card>
       </aside>
-      {editing && <EditVideoDialog video={v} open={editing} onClose={() => setEditing(false)} />}
-      <DeleteVideoDialog
-        video={v}
-        open={deleting}
-        onClose={() => setDeleting(false)}
-        onDeleted={() => navigate('/videos', { replace: true })}
-      />
+      {canManage && editing && <EditVideoDialog video={v} open={editing} onClose={() => setEditing(false)} />}
+      {canManage && (
+        <DeleteVideoDialog
+          video={v}
+          open={deleting}
+          onClose={() => setDeleting(false)}
+          onDeleted={() => navigate('/videos', { replace: true })}
+        />
+      )}
     </div>
   );
 }

@@ -27,6 +27,8 @@ function video(id: string, patch: Partial<Video> = {}): Video {
     height: 0,
     resolution: null,
     renditions: [],
+    ownerId: null,
+    visibility: 'public',
     createdAt: iso(T0),
     updatedAt: iso(T0),
     ...patch,

@@ -23,7 +23,7 @@ export interface MinimalSocket {
 
 export type SocketFactory = () => MinimalSocket;
 
-const defaultFactory: SocketFactory = () =>
+export const defaultSocketFactory: SocketFactory = () =>
   io({
     path: '/socket.io/',
     transports: ['websocket', 'polling'],
@@ -43,7 +43,7 @@ const RealtimeContext = createContext<RealtimeContextValue>({
   watchVideo: () => () => undefined,
 });
 
-export function RealtimeProvider({ children, socketFactory = defaultFactory }: { children: ReactNode; socketFactory?: SocketFactory }) {
+export function RealtimeProvider({ children, socketFactory = defaultSocketFactory }: { children: ReactNode; socketFactory?: SocketFactory }) {
   const qc = useQueryClient();
   const [connected, setConnected] = useState(false);
   const socketRef = useRef<MinimalSocket | null>(null);

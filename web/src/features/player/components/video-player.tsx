@@ -1,18 +1,43 @@
 import { useMemo, useRef } from 'react';
+import { ErrorState } from '@/components/states';
 import { Alert } from '@/components/ui/alert';
+import { Spinner } from '@/components/ui/spinner';
+import type { Rendition } from '@/lib/video';
+import { usePlayback } from '../api/get-playback';
 import { usePlayerEngine } from '../hooks/use-player-engine';
 import type { PlayerSources } from '../lib/engine-shared';
 import { QualityPicker } from './quality-picker';
 
-export interface VideoPlayerProps extends PlayerSources {
+export interface VideoPlayerProps {
+  videoId: string;
   title: string;
-  poster?: string | null;
+  renditions: Rendition[];
 }
 
 const ENGINE_NAMES = { dash: 'DASH', hls: 'HLS', native: 'HLS (native)' } as const;
 
-/** The adaptive player with its quality picker. */
-export function VideoPlayer({ title, manifestUrl, hlsUrl, renditions, poster }: VideoPlayerProps) {
+/**
+ * The player for a READY video. The stream URLs come from the server's
+ * playback endpoint (signed and expiring for a private video, renewed before
+ * they expire); the page never builds media URLs itself.
+ */
+export function VideoPlayer({ videoId, title, renditions }: VideoPlayerProps) {
+  const playback = usePlayback(videoId);
+  if (playback.isPending) return <Spinner label="Preparing the player" />;
+  if (playback.isError) {
+    return <ErrorState error={playback.error} title="Could not start playback" onRetry={() => void playback.refetch()} />;
+  }
+  const { dashUrl, hlsUrl, thumbnailUrl } = playback.data;
+  return <StreamPlayer title={title} manifestUrl={dashUrl} hlsUrl={hlsUrl} renditions={renditions} poster={thumbnailUrl} />;
+}
+
+interface StreamPlayerProps extends PlayerSources {
+  title: string;
+  poster?: string | null;
+}
+
+/** The adaptive player with its quality picker, for known stream URLs. */
+function StreamPlayer({ title, manifestUrl, hlsUrl, renditions, poster }: StreamPlayerProps) {
   const videoRef = useRef<HTMLVideoElement>(null);
   const src = useMemo(() => ({ manifestUrl, hlsUrl, renditions }), [manifestUrl, hlsUrl, renditions]);
   const { kind, levels, selected, rendered, error, select } = usePlayerEngine(videoRef, src);

@@ -56,4 +56,28 @@ describe('usePlayerEngine', () => {
     unmount();
     expect(engineB.destroy).toHaveBeenCalledTimes(1);
   });
+
+  it('carries on from the same position when the URLs are renewed', async () => {
+    const video = document.createElement('video');
+    let time = 0;
+    Object.defineProperty(video, 'currentTime', { get: () => time, set: (t: number) => (time = t), configurable: true });
+    Object.defineProperty(video, 'paused', { get: () => false, configurable: true });
+    const play = vi.fn(async () => undefined);
+    video.play = play;
+    const ref = { current: video };
+    const a = { manifestUrl: '/media/t/old/v/manifest.mpd', hlsUrl: null, renditions: [] };
+    const b = { manifestUrl: '/media/t/new/v/manifest.mpd', hlsUrl: null, renditions: [] };
+    const { rerender, unmount } = renderHook(({ src }) => usePlayerEngine(ref, src), { initialProps: { src: a } });
+    await act(async () => pending[0].resolve(() => fakeEngine()));
+    time = 42.5; // watching…
+    rerender({ src: b });
+    time = 0; // the old engine's teardown resets the element
+    await act(async () => pending[1].resolve(() => fakeEngine()));
+    act(() => {
+      video.dispatchEvent(new Event('loadedmetadata'));
+    });
+    expect(time).toBe(42.5);
+    expect(play).toHaveBeenCalledTimes(1);
+    unmount();
+  });
 });

@@ -19,6 +19,8 @@ declare global {
  * Runs the best engine for this browser on the <video> in `videoRef` and
  * exposes its quality levels, the one on screen and a way to pick one.
  * `?engine=dash|hls|native` in the page URL asks for a particular engine.
+ * New sources within one mount (renewed signed URLs) resume where playback
+ * was; the caller remounts it (a React key) for another video.
  */
 export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: PlayerSources) {
   const engineRef = useRef<PlayerEngine | null>(null);
@@ -30,6 +32,9 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
   const { manifestUrl, hlsUrl } = src;
   const renditionsRef = useRef(src.renditions);
   renditionsRef.current = src.renditions;
+  // Where playback was when the sources last changed (renewed signed URLs of
+  // the same video): the next engine carries on from there.
+  const resumeRef = useRef<{ time: number; playing: boolean } | null>(null);
 
   const computeRendered = useCallback((): string | null => {
     const video = videoRef.current;
@@ -57,6 +62,14 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
       return undefined;
     }
     let cancelled = false;
+    const resume = resumeRef.current;
+    resumeRef.current = null;
+    const onResume = () => {
+      if (cancelled || !resume) return;
+      video.currentTime = resume.time;
+      if (resume.playing) void video.play()?.catch(() => undefined);
+    };
+    if (resume) video.addEventListener('loadedmetadata', onResume, { once: true });
     const refresh = () => {
       if (cancelled || !engineRef.current) return;
       setLevels(engineRef.current.levels());
@@ -80,6 +93,8 @@ export function usePlayerEngine(videoRef: RefObject<HTMLVideoElement>, src: Play
     video.addEventListener('loadedmetadata', refresh);
     return () => {
       cancelled = true;
+      if (video.currentTime > 0) resumeRef.current = { time: video.currentTime, playing: !video.paused && !video.ended };
+      video.removeEventListener('loadedmetadata', onResume);
       video.removeEventListener('resize', refresh);
       video.removeEventListener('loadedmetadata', refresh);
       engineRef.current?.destroy();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiClient } from '@/lib/api-client';
+import type { Visibility } from '@/lib/video';
 
 export const uploadTicketSchema = z.object({
   presignedUrl: z.string(),
@@ -16,6 +17,7 @@ export interface UploadRequest {
   fileSize: number;
   title?: string;
   description?: string;
+  visibility?: Visibility;
 }
 
 /** POST /api/upload/generate-presigned-url — creates the video and a signed URL to PUT the file to. */

@@ -49,6 +49,27 @@ describe('UploadForm', () => {
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
+  it('defaults to Public and sends the visibility chosen in the presign request', async () => {
+    fetchSpy.mockImplementation(async () =>
+      new Response(JSON.stringify({ error: { code: 'unauthenticated', message: 'sign in first' } }), { status: 401 }),
+    );
+    const user = userEvent.setup();
+    renderForm();
+    expect(screen.getByRole('radio', { name: /Public/ })).toBeChecked();
+    expect(screen.getByText(/anyone with the link can watch it/)).toBeInTheDocument();
+    await user.upload(screen.getByLabelText('Video file'), new File([mp4Header, new Uint8Array(2048)], 'secret.mp4', { type: 'video/mp4' }));
+    await screen.findByTestId('selected-file');
+    await user.click(screen.getByRole('radio', { name: /Private/ }));
+    await user.click(screen.getByTestId('upload-submit'));
+
+    expect(await screen.findByTestId('upload-error')).toHaveTextContent('You need to sign in to do that.');
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    const [url, init] = fetchSpy.mock.calls[0] as [string, RequestInit];
+    expect(url).toBe('/api/upload/generate-presigned-url');
+    expect(JSON.parse(String(init.body))).toMatchObject({ fileName: 'secret.mp4', title: 'secret', visibility: 'private' });
+    expect(xhrOpen).not.toHaveBeenCalled();
+  });
+
   it('opens the file picker from the keyboard', async () => {
     const user = userEvent.setup();
     renderForm();

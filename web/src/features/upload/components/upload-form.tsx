@@ -4,7 +4,9 @@ import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '@/components/ui/card';
 import { Field, Input, Textarea } from '@/components/ui/input';
+import { VisibilityField } from '@/components/visibility';
 import { formatBytes } from '@/lib/format';
+import { visibilitySchema, type Visibility } from '@/lib/video';
 import { useUpload } from '../hooks/use-upload';
 import { checkVideoFile, FORMAT_NAMES, type VideoFormat } from '../lib/magic-bytes';
 import { UploadProgress } from './upload-progress';
@@ -13,6 +15,7 @@ import { DropZone } from './drop-zone';
 const detailsSchema = z.object({
   title: z.string().trim().max(200, 'Keep the title under 200 characters.'),
   description: z.string().trim().max(5000, 'Keep the description under 5000 characters.'),
+  visibility: visibilitySchema,
 });
 
 const titleFromFileName = (name: string) => name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, 200);
@@ -27,6 +30,7 @@ export function UploadForm({ onUploaded, onReset }: { onUploaded: (videoId: stri
   const [fileError, setFileError] = useState<string | null>(null);
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
+  const [visibility, setVisibility] = useState<Visibility>('public');
   const [errors, setErrors] = useState<{ title?: string; description?: string }>({});
 
   const busy = state.phase === 'preparing' || state.phase === 'uploading' || state.phase === 'confirming';
@@ -55,7 +59,7 @@ export function UploadForm({ onUploaded, onReset }: { onUploaded: (videoId: stri
       setFileError('Choose a video file first.');
       return;
     }
-    const parsed = detailsSchema.safeParse({ title, description });
+    const parsed = detailsSchema.safeParse({ title, description, visibility });
     if (!parsed.success) {
       const f = parsed.error.flatten().fieldErrors;
       setErrors({ title: f.title?.[0], description: f.description?.[0] });
@@ -70,6 +74,7 @@ export function UploadForm({ onUploaded, onReset }: { onUploaded: (videoId: stri
     setFile(null);
     setTitle('');
     setDescription('');
+    setVisibility('public');
     setFileError(null);
     onReset?.();
   };
@@ -127,6 +132,7 @@ export function UploadForm({ onUploaded, onReset }: { onUploaded: (videoId: stri
                   />
                 )}
               </Field>
+              <VisibilityField name="upload" value={visibility} onChange={setVisibility} disabled={busy} />
             </>
           )}
 

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorMessage } from '@/lib/api-client';
 import { storeVideo } from '@/lib/realtime/cache-patch';
+import type { Visibility } from '@/lib/video';
 import { confirmUpload } from '../api/confirm-upload';
 import { createUploadUrl } from '../api/create-upload-url';
 import { discardUpload } from '../api/discard-upload';
@@ -36,6 +37,7 @@ const initial: UploadState = {
 export interface UploadDetails {
   title: string;
   description: string;
+  visibility: Visibility;
 }
 
 const isAbort = (e: unknown) => e instanceof DOMException && e.name === 'AbortError';
@@ -74,6 +76,7 @@ export function useUpload() {
             fileSize: file.size,
             title: details.title.trim() || undefined,
             description: details.description.trim() || undefined,
+            visibility: details.visibility,
           },
           abort.signal,
         );

@@ -3,19 +3,22 @@ import { Alert } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { Dialog } from '@/components/ui/dialog';
 import { Field, Input, Textarea } from '@/components/ui/input';
+import { VisibilityField } from '@/components/visibility';
 import { errorMessage } from '@/lib/api-client';
-import type { Video } from '@/lib/video';
+import type { Video, Visibility } from '@/lib/video';
 import { useUpdateVideo, videoDetailsSchema } from '../api/update-video';
 
 export function EditVideoDialog({ video, open, onClose }: { video: Video; open: boolean; onClose: () => void }) {
   const [title, setTitle] = useState(video.title);
   const [description, setDescription] = useState(video.description);
+  const [visibility, setVisibility] = useState<Visibility>(video.visibility);
   const [errors, setErrors] = useState<{ title?: string; description?: string }>({});
   const update = useUpdateVideo(video.id);
 
   const close = () => {
     setTitle(video.title);
     setDescription(video.description);
+    setVisibility(video.visibility);
     setErrors({});
     update.reset();
     onClose();
@@ -23,7 +26,7 @@ export function EditVideoDialog({ video, open, onClose }: { video: Video; open: 
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const parsed = videoDetailsSchema.safeParse({ title, description });
+    const parsed = videoDetailsSchema.safeParse({ title, description, visibility });
     if (!parsed.success) {
       const f = parsed.error.flatten().fieldErrors;
       setErrors({ title: f.title?.[0], description: f.description?.[0] });
@@ -34,7 +37,7 @@ export function EditVideoDialog({ video, open, onClose }: { video: Video; open: 
   };
 
   return (
-    <Dialog open={open} onClose={close} title="Edit video" description="Change how the video is named and described.">
+    <Dialog open={open} onClose={close} title="Edit video" description="Change how the video is named and described, and who can watch it.">
       <form onSubmit={submit} className="space-y-4" noValidate>
         <Field id="edit-title" label="Title" error={errors.title}>
           {(control) => (
@@ -59,6 +62,7 @@ export function EditVideoDialog({ video, open, onClose }: { video: Video; open: 
             />
           )}
         </Field>
+        <VisibilityField name="edit" value={visibility} onChange={setVisibility} />
         {update.isError && <Alert tone="error">{errorMessage(update.error)}</Alert>}
         <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
           <Button variant="outline" onClick={close}>

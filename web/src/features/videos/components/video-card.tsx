@@ -1,6 +1,8 @@
+import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { StatusBadge } from '@/components/status-badge';
 import { Progress } from '@/components/ui/progress';
+import { VisibilityBadge } from '@/components/visibility';
 import { formatDateTime, formatDuration } from '@/lib/format';
 import { useRealtimeConnected, useVideoRoom } from '@/lib/realtime/realtime-provider';
 import { isFinalStatus, type Video } from '@/lib/video';
@@ -12,6 +14,8 @@ export function VideoCard({ video }: { video: Video }) {
   const connected = useRealtimeConnected();
   useVideoRoom(video.id, changing);
   useVideoStatus(video.id, { poll: changing && !connected });
+  // A private video's thumbnail needs a playback token the list does not carry.
+  const [thumbFailed, setThumbFailed] = useState(false);
 
   return (
     <li data-testid="video-card" data-video-id={video.id} className="group">
@@ -20,11 +24,11 @@ export function VideoCard({ video }: { video: Video }) {
         className="block overflow-hidden rounded-lg border bg-card shadow-sm transition hover:shadow-md focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring"
       >
         <div className="relative aspect-video bg-slate-900">
-          {video.thumbnailUrl ? (
-            <img src={video.thumbnailUrl} alt="" loading="lazy" className="h-full w-full object-cover" />
+          {video.thumbnailUrl && !thumbFailed ? (
+            <img src={video.thumbnailUrl} alt="" loading="lazy" className="h-full w-full object-cover" onError={() => setThumbFailed(true)} />
           ) : (
             <div className="flex h-full items-center justify-center text-xs text-slate-400" aria-hidden="true">
-              {video.status === 'ERROR' ? 'No preview' : 'Preview soon'}
+              {video.status === 'ERROR' || thumbFailed ? 'No preview' : 'Preview soon'}
             </div>
           )}
           {video.duration > 0 && (
@@ -44,7 +48,10 @@ export function VideoCard({ video }: { video: Video }) {
           {(video.status === 'PROCESSING' || video.status === 'UPLOADED') && (
             <Progress value={video.progress} label={`Processing ${video.title}`} className="h-1.5" />
           )}
-          <p className="text-xs text-muted-foreground">{formatDateTime(video.createdAt)}</p>
+          <div className="flex items-center justify-between gap-2">
+            <p className="text-xs text-muted-foreground">{formatDateTime(video.createdAt)}</p>
+            <VisibilityBadge visibility={video.visibility} />
+          </div>
         </div>
       </Link>
     </li>

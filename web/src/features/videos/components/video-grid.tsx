@@ -7,7 +7,7 @@ import { VideoCard } from './video-card';
 
 export function VideoGrid({ filters }: { filters: LibraryFilters }) {
   const list = useLibraryVideos(filters);
-  const filtered = Boolean(filters.q.trim() || filters.status);
+  const filtered = !filters.mine && Boolean(filters.q.trim() || filters.status);
 
   const moreFailed = list.isFetchNextPageError;
   const listError = list.error;
@@ -17,7 +17,7 @@ export function VideoGrid({ filters }: { filters: LibraryFilters }) {
     return filtered ? (
       <EmptyState title="No videos match">Try another word or clear the status filter.</EmptyState>
     ) : (
-      <EmptyState title="No videos yet">
+      <EmptyState title={filters.mine ? 'You have not uploaded any videos yet' : 'No videos yet'}>
         <Link to="/" className={buttonClasses('default', 'md', 'mt-2')}>
           Upload your first video
         </Link>

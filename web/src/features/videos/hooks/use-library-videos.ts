@@ -1,5 +1,6 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import type { VideoStatus } from '@/lib/video';
+import { myVideosQueryOptions } from '../api/get-my-videos';
 import { videosQueryOptions } from '../api/get-videos';
 import { videosByStatusQueryOptions } from '../api/get-videos-by-status';
 import { searchVideosQueryOptions } from '../api/search-videos';
@@ -7,19 +8,22 @@ import { searchVideosQueryOptions } from '../api/search-videos';
 export interface LibraryFilters {
   q: string;
   status: VideoStatus | '';
+  /** Only the caller's own videos (q and status are not applied). */
+  mine?: boolean;
 }
 
-/** The library's list: search when there is a query, else by status, else everything. */
-export function useLibraryVideos({ q, status }: LibraryFilters) {
+function optionsFor({ q, status, mine }: LibraryFilters) {
+  if (mine) return myVideosQueryOptions();
   const term = q.trim();
-  const options = term
-    ? searchVideosQueryOptions(term)
-    : status
-      ? videosByStatusQueryOptions(status)
-      : videosQueryOptions();
-  const query = useInfiniteQuery(options);
+  if (term) return searchVideosQueryOptions(term);
+  return status ? videosByStatusQueryOptions(status) : videosQueryOptions();
+}
+
+/** The library's list: the caller's own, else search when there is a query, else by status, else everything. */
+export function useLibraryVideos(filters: LibraryFilters) {
+  const query = useInfiniteQuery(optionsFor(filters));
   let items = query.data?.pages.flatMap((p) => p.data) ?? [];
   // Search has no status parameter: narrow its results here.
-  if (term && status) items = items.filter((v) => v.status === status);
+  if (!filters.mine && filters.q.trim() && filters.status) items = items.filter((v) => v.status === filters.status);
   return { ...query, items };
 }

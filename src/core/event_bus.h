@@ -12,6 +12,12 @@
 
 namespace vs {
 
+// The bus event saying who may see a video may have changed (payload
+// {"videoId":...,"visibility":...}), published by the video service: the
+// realtime module re-checks the clients of the video's room and never sends
+// it on to them.
+inline constexpr const char* kVideoAccessEvent = "video-access";
+
 struct Event {
   std::string name;      // "video-status" or "processing-progress"
   std::string video_id;  // room key

@@ -94,6 +94,8 @@ std::string Session::identity() const {
   return identity_;
 }
 
+void Session::Refused(const std::string& message) { Deliver(ErrorEvent(message)); }
+
 void Session::Deliver(const RoomEventPtr& event) {
   // The members of a room get the same event one after the other, under the
   // hub's lock: encode it once per thread, not once per socket.
@@ -174,7 +176,8 @@ Engine::Engine(const RealtimeOptions& options, const Clock& clock)
       constexpr std::string_view kPrefix = "video-";
       if (room.rfind(kPrefix, 0) != 0) return out;
       for (Event& e : history(room.substr(kPrefix.size())))
-        out.push_back(RoomHub::HistoryEvent{std::move(e.name), std::move(e.payload), e.timestamp_ms, e.seq});
+        if (e.name != kVideoAccessEvent)  // a shared buffer may hold them: never replayed
+          out.push_back(RoomHub::HistoryEvent{std::move(e.name), std::move(e.payload), e.timestamp_ms, e.seq});
       return out;
     });
   }
@@ -552,11 +555,41 @@ void Engine::Sweep() {
 
 void Engine::Publish(const Event& e, int64_t timestamp_ms) {
   if (e.video_id.empty()) return;
+  if (e.name == kVideoAccessEvent) {
+    // Run here, on the thread that orders the bus events: the video's later
+    // events wait until the refused members are out of its room.
+    (void)Recheck(e.video_id);
+    return;
+  }
   // A payload that is not a JSON object cannot carry seq: it is dropped
   // rather than sent in a shape clients do not expect.
   // The fan-out writes happen after the hub's lock is released.
   WakeBatch batch(&fan_out_, fan_out_parts_);
   (void)hub_.Publish("video-" + e.video_id, e.name, e.payload, timestamp_ms, e.seq);
+}
+
+int Engine::Recheck(const std::string& video_id) {
+  if (!options_.may_join || !ValidRoomId(video_id)) return 0;
+  const std::string room = "video-" + video_id;
+  const std::string message = "not allowed to join video " + video_id;
+  // Pinned under the hub's lock; asked with no lock held (may_join may ask a
+  // database), once per identity (all anonymous members are one question).
+  std::vector<std::shared_ptr<Member>> members = hub_.Members(room);
+  std::unordered_map<std::string, bool> allowed;
+  int removed = 0;
+  for (const auto& m : members) {
+    const std::string who = m->identity();
+    auto [it, fresh] = allowed.try_emplace(who, true);
+    if (fresh) it->second = options_.may_join(who, "video", video_id);
+    if (it->second) continue;
+    // A socket that connected again as someone else meanwhile had its new
+    // join checked against the rights as they are now: leave it be.
+    if (m->identity() != who) continue;
+    if (!hub_.Leave(m.get(), room)) continue;  // it left (or closed) meanwhile
+    m->Refused(message);
+    ++removed;
+  }
+  return removed;
 }
 
 void Engine::Shutdown() {

@@ -73,7 +73,7 @@ enum class Transport : uint8_t { kPolling, kWebSocket };
 
 // One Engine.IO session with its (main namespace) Socket.IO socket. The
 // engine owns the state; the fields are guarded by `mu`.
-class Session final : public Member {
+class Session final : public Member, public std::enable_shared_from_this<Session> {
  public:
   Session(std::string sid, std::string address, Transport transport, int64_t now_ms,
           int ping_interval_ms, size_t max_queued_bytes, http::Headers handshake_headers = {});
@@ -85,7 +85,10 @@ class Session final : public Member {
   const http::Headers& handshake_headers() const { return handshake_headers_; }
   // Who RealtimeOptions::identify said the socket is at its last CONNECT;
   // "" = anonymous or not connected.
-  std::string identity() const;
+  std::string identity() const override;
+  std::shared_ptr<Member> Pin() override { return weak_from_this().lock(); }
+  // Taken out of a room by a re-check: the error event of a refused join.
+  void Refused(const std::string& message) override;
 
   // Queues a packet and kicks the active transport. Dropped once closed; a
   // queue over its byte limit marks the session for closing (a client that
@@ -184,8 +187,14 @@ class Engine {
   // Pings due sessions, closes those whose pong, CONNECT or queue limit
   // failed. Called every 200 ms by the realtime thread.
   void Sweep();
-  // A bus event: to room "video-<id>" with replay.
+  // A bus event: to room "video-<id>" with replay. A kVideoAccessEvent is
+  // not delivered: it re-checks the room's members instead (Recheck).
   void Publish(const Event& e, int64_t timestamp_ms);
+  // Asks options().may_join again for every member of room "video-<id>"
+  // (once per distinct identity, with no lock held) and takes the refused
+  // ones out of the room (Member::Refused). Nothing without may_join.
+  // Returns how many were taken out.
+  int Recheck(const std::string& video_id);
   // Closes every session and refuses new ones.
   void Shutdown();
 

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "realtime/realtime.h"
 
 namespace vs::realtime {
 namespace {
@@ -343,6 +347,48 @@ TEST_F(EngineTest, DisconnectLeavesRoomsButKeepsTheSession) {
   ASSERT_EQ(engine_.Post(s, "40"), Engine::PostResult::kOk);  // may connect again
 }
 
+TEST_F(EngineTest, AccessEventsAreNeitherDeliveredNorKeptAndWithoutMayJoinDoNothing) {
+  Poller p;
+  auto s = Connected(&p);
+  ASSERT_EQ(engine_.Post(s, R"(42["join-video","v1"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(s, p.Answer()), Engine::PollResult::kHeld);
+  engine_.Publish(Event{std::string(kVideoAccessEvent), "v1", R"({"videoId":"v1","visibility":"private"})"}, 5);
+  EXPECT_EQ(p.answers.size(), 1u);  // still held: nothing went out
+  EXPECT_EQ(engine_.hub().room_size("video-v1"), 1u);
+  EXPECT_TRUE(engine_.hub().replay_buffer("video-v1").empty());
+  EXPECT_EQ(engine_.Recheck("v1"), 0);
+  // The next real event is the room's first.
+  engine_.Publish(Event{"video-status", "v1", R"({"videoId":"v1","status":"READY"})"}, 6);
+  ASSERT_EQ(p.answers.size(), 2u);
+  EXPECT_EQ(p.answers.back(),
+            R"(42["video-status",{"videoId":"v1","status":"READY","timestamp":6,"seq":1}])");
+}
+
+TEST(EngineHistoryTest, AccessEventsInASharedHistoryAreNotReplayed) {
+  RealtimeOptions o;
+  o.history = [](const std::string& id) {
+    std::vector<Event> out;
+    out.push_back(Event{"video-status", id, R"({"status":"PROCESSING"})", 10, 1000});
+    out.push_back(Event{std::string(kVideoAccessEvent), id, R"({"visibility":"public"})", 11, 1001});
+    out.push_back(Event{"video-status", id, R"({"status":"READY"})", 12, 1002});
+    return out;
+  };
+  FakeClock clock;
+  Engine engine(o, clock);
+  auto s = engine.Open("10.0.0.1", Transport::kPolling);
+  ASSERT_TRUE(s.ok());
+  Poller p;
+  ASSERT_EQ(engine.Post(*s, "40"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine.Poll(*s, p.Answer()), Engine::PollResult::kAnswered);
+  ASSERT_EQ(engine.Post(*s, R"(42["join-video","v1"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine.Poll(*s, p.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(p.answers.back(),
+            R"(42["video-status",{"status":"PROCESSING","timestamp":1000,"seq":10}])"
+            "\x1e"
+            R"(42["video-status",{"status":"READY","timestamp":1002,"seq":12}])");
+  EXPECT_EQ(engine.hub().replay_buffer("video-v1").size(), 2u);
+}
+
 // Who a socket is and which rooms it may join: fakes of the server's wiring.
 // A token in the CONNECT auth object wins over the handshake's cookie, as a
 // script's explicit credentials would.
@@ -373,6 +419,7 @@ class EngineAccessTest : public ::testing::Test {
       t->asked_.push_back(identity + " " + std::string(kind) + " " + std::string(id));
       if (kind == "user") return id == identity;
       if (id == "public") return true;
+      if (id == "shared") return t->shared_viewers_.contains(identity);
       return id == "private" && identity == "alice" &&
              !t->alice_revoked_;  // "missing" exists for none
     };
@@ -398,6 +445,7 @@ class EngineAccessTest : public ::testing::Test {
   std::optional<std::string> last_auth_;
   std::vector<std::string> asked_;
   bool alice_revoked_ = false;
+  std::set<std::string> shared_viewers_{"alice", "bob"};  // who may see video "shared"
 };
 
 TEST_F(EngineAccessTest, IdentityComesFromTheConnectAuthObject) {
@@ -522,6 +570,88 @@ TEST_F(EngineAccessTest, ARefusedJoinLeavesTheRoomJoinedBefore) {
   alice_revoked_ = true;  // e.g. an admin took the video away
   ASSERT_EQ(engine_.Post(alice, R"(42["join-video","private"])"), Engine::PostResult::kOk);
   EXPECT_EQ(engine_.hub().room_size("video-private"), 0u);
+}
+
+TEST_F(EngineAccessTest, AnAccessEventTakesSocketsThatMayNoLongerSeeTheVideoOutOfItsRoom) {
+  Poller pa, pb1, pb2;
+  auto alice = Connect(&pa, R"(40{"token":"alice"})");
+  auto bob1 = Connect(&pb1, R"(40{"token":"bob"})");
+  auto bob2 = Connect(&pb2, R"(40{"token":"bob"})");
+  for (const auto& s : {alice, bob1, bob2})
+    ASSERT_EQ(engine_.Post(s, R"(42["join-video","shared"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Post(bob1, R"(42["join-video","public"])"), Engine::PostResult::kOk);
+  EXPECT_EQ(engine_.hub().room_size("video-shared"), 3u);
+  engine_.Publish(Event{"video-status", "shared", R"({"videoId":"shared","status":"READY"})"}, 1);
+  for (auto* p : {&pa, &pb1, &pb2}) p->answers.clear();
+  for (const auto& [s, p] : {std::pair{alice, &pa}, std::pair{bob1, &pb1}, std::pair{bob2, &pb2}}) {
+    ASSERT_EQ(engine_.Poll(s, p->Answer()), Engine::PollResult::kAnswered);
+    EXPECT_EQ(p->answers.back(),
+              R"(42["video-status",{"videoId":"shared","status":"READY","timestamp":1,"seq":1}])");
+  }
+  for (const auto& [s, p] : {std::pair{alice, &pa}, std::pair{bob1, &pb1}, std::pair{bob2, &pb2}})
+    ASSERT_EQ(engine_.Poll(s, p->Answer()), Engine::PollResult::kHeld);
+
+  // The owner makes it private: bob may no longer see it.
+  shared_viewers_.erase("bob");
+  asked_.clear();
+  engine_.Publish(
+      Event{std::string(kVideoAccessEvent), "shared", R"({"videoId":"shared","visibility":"private"})"}, 2);
+  // Asked once per identity (bob has two sockets), with no lock held (the
+  // fake looks at the hub).
+  std::sort(asked_.begin(), asked_.end());
+  EXPECT_EQ(asked_, (std::vector<std::string>{"alice video shared", "bob video shared"}));
+  // Both of bob's sockets get the error of a refused join; alice gets nothing.
+  for (auto* p : {&pb1, &pb2}) {
+    ASSERT_EQ(p->answers.size(), 2u);
+    EXPECT_EQ(p->answers.back(), R"(42["error",{"message":"not allowed to join video shared"}])");
+  }
+  EXPECT_EQ(pa.answers.size(), 1u);  // still held: the access event is not sent on
+  EXPECT_EQ(engine_.hub().room_size("video-shared"), 1u);
+  EXPECT_EQ(engine_.hub().room_size("video-public"), 1u);  // other rooms are untouched
+  EXPECT_FALSE(bob1->closed());
+
+  // Later events of the video reach alice only; bob1 still gets his other room's.
+  ASSERT_EQ(engine_.Poll(bob1, pb1.Answer()), Engine::PollResult::kHeld);
+  ASSERT_EQ(engine_.Poll(bob2, pb2.Answer()), Engine::PollResult::kHeld);
+  engine_.Publish(Event{"video-status", "shared", R"({"videoId":"shared","status":"DELETED"})"}, 3);
+  ASSERT_EQ(pa.answers.size(), 2u);
+  EXPECT_EQ(pa.answers.back(),
+            R"(42["video-status",{"videoId":"shared","status":"DELETED","timestamp":3,"seq":2}])");
+  EXPECT_EQ(pb1.answers.size(), 2u);  // held
+  EXPECT_EQ(pb2.answers.size(), 2u);
+  engine_.Publish(Event{"video-status", "public", R"({"videoId":"public","status":"READY"})"}, 4);
+  ASSERT_EQ(pb1.answers.size(), 3u);
+  EXPECT_EQ(pb1.answers.back(),
+            R"(42["video-status",{"videoId":"public","status":"READY","timestamp":4,"seq":1}])");
+  EXPECT_EQ(pb2.answers.size(), 2u);
+  // The replay buffer never held the access event.
+  for (const auto& e : engine_.hub().replay_buffer("video-shared")) EXPECT_EQ(e->name, "video-status");
+
+  // A second access event finds nobody to take out and sends nothing.
+  EXPECT_EQ(engine_.Recheck("shared"), 0);
+  EXPECT_EQ(pb1.answers.size(), 3u);
+  // Joining again is refused as any join would be.
+  ASSERT_EQ(engine_.Post(bob1, R"(421["join-video","shared"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Poll(bob1, pb1.Answer()), Engine::PollResult::kAnswered);
+  EXPECT_EQ(pb1.answers.back(), R"(42["error",{"message":"not allowed to join video shared"}])"
+                                "\x1e"
+                                R"(431[{"ok":false,"error":"not allowed to join video shared"}])");
+}
+
+TEST_F(EngineAccessTest, ARecheckLeavesSocketsThatLeftOrDisconnectedAlone) {
+  Poller pa, pb;
+  auto alice = Connect(&pa, R"(40{"token":"alice"})");
+  auto bob = Connect(&pb, R"(40{"token":"bob"})");
+  ASSERT_EQ(engine_.Post(bob, R"(42["join-video","shared"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Post(bob, R"(42["leave-video","shared"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Post(alice, R"(42["join-video","shared"])"), Engine::PostResult::kOk);
+  ASSERT_EQ(engine_.Post(alice, "41"), Engine::PostResult::kOk);  // leaves every room
+  shared_viewers_.clear();
+  asked_.clear();
+  EXPECT_EQ(engine_.Recheck("shared"), 0);
+  EXPECT_TRUE(asked_.empty());  // an empty room asks nobody
+  ASSERT_EQ(engine_.Poll(bob, pb.Answer()), Engine::PollResult::kHeld);
+  ASSERT_EQ(engine_.Poll(alice, pa.Answer()), Engine::PollResult::kHeld);
 }
 
 TEST_F(EngineAccessTest, LeavingNeedsNoPermission) {

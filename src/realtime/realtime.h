@@ -11,6 +11,12 @@
 // plus "seq", per video from 1, and "timestamp", ms since the epoch), and
 // error ({"message":...}).
 //
+// Rights can shrink after a join: a bus event named kVideoAccessEvent (the
+// video's visibility changed) is not sent to anyone nor kept for replay;
+// instead every member of the video's room is asked may_join again, and
+// those refused are taken out of it: a Socket.IO socket gets the error event
+// of a refused join, an event stream is ended.
+//
 // No Beast types here: the WebSocket side lives in websocket.cc. Boost.JSON
 // (not Beast) appears for the CONNECT packet's auth object.
 #pragma once
@@ -29,6 +35,10 @@
 #include "http/http.h"
 
 namespace vs::realtime {
+
+// vs::kVideoAccessEvent (core/event_bus.h), internal: never delivered to
+// clients.
+using vs::kVideoAccessEvent;
 
 struct RealtimeOptions {
   int ping_interval_ms = 25000;
@@ -65,8 +75,11 @@ struct RealtimeOptions {
   // Whether `identity` may receive the events of room kind "video" or "user"
   // with that id (join-video, join-user, an event stream). Must answer false
   // for a video that does not exist too: the refusal is the same either way,
-  // so it tells nothing about existence. Same threads and locks as identify.
-  // Unset: all allowed.
+  // so it tells nothing about existence. Same threads and locks as identify;
+  // also called on a realtime thread (the one that orders bus events, which
+  // wait meanwhile) for the members of a video's room when its
+  // kVideoAccessEvent arrives, once per distinct identity.
+  // Unset: all allowed, and nothing is re-checked.
   std::function<bool(const std::string& identity, std::string_view kind, std::string_view id)>
       may_join;
 };

@@ -54,10 +54,25 @@ Result<int> RoomHub::Join(Member* m, const std::string& room, const std::functio
   return replayed;
 }
 
-void RoomHub::Leave(Member* m, const std::string& room) {
+bool RoomHub::Leave(Member* m, const std::string& room) {
   std::lock_guard lock(mu_);
   auto it = members_.find(m);
-  if (it != members_.end()) LeaveLocked(m, it->second, room);
+  if (it == members_.end()) return false;
+  auto& rooms = it->second.rooms;
+  if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) return false;
+  LeaveLocked(m, it->second, room);
+  return true;
+}
+
+std::vector<std::shared_ptr<Member>> RoomHub::Members(const std::string& room) const {
+  std::vector<std::shared_ptr<Member>> out;
+  std::lock_guard lock(mu_);
+  auto rit = rooms_.find(room);
+  if (rit == rooms_.end()) return out;
+  out.reserve(rit->second.size());
+  for (Member* m : rit->second)
+    if (auto pinned = m->Pin()) out.push_back(std::move(pinned));
+  return out;
 }
 
 void RoomHub::LeaveAll(Member* m) {

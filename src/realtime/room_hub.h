@@ -40,6 +40,20 @@ class Member {
  public:
   virtual ~Member() = default;
   virtual void Deliver(const RoomEventPtr& event) = 0;
+
+  // For re-checking a member's rights after they may have shrunk (a video
+  // made private): the rest have defaults, and a member whose Pin() is null
+  // is never re-checked.
+  //
+  // Keeps the member alive off the hub's lock (called with it held: must
+  // only take a reference).
+  virtual std::shared_ptr<Member> Pin() { return nullptr; }
+  // Who the member is (RealtimeOptions::identify); "" = anonymous. No hub
+  // lock held.
+  virtual std::string identity() const { return std::string(); }
+  // It may no longer see a room and has been taken out of it; `message`
+  // says so ("not allowed to join video <id>"). No hub lock held.
+  virtual void Refused(const std::string& message) { (void)message; }
 };
 
 struct RoomHubOptions {
@@ -64,8 +78,9 @@ class RoomHub {
   // lock: it must only queue). Returns the number of replayed events.
   // Errors: "too_many_rooms", "not_a_member".
   Result<int> Join(Member* m, const std::string& room, const std::function<void()>& after = {});
-  // Leaving a room the member is not in is not an error.
-  void Leave(Member* m, const std::string& room);
+  // Leaving a room the member is not in is not an error. True when it was
+  // in the room.
+  bool Leave(Member* m, const std::string& room);
   void LeaveAll(Member* m);  // stays a member (Socket.IO DISCONNECT)
 
   // Adds "seq" (per room, from 1) and "timestamp" (ms) to the JSON object
@@ -90,6 +105,10 @@ class RoomHub {
   };
   using HistoryLoader = std::function<std::vector<HistoryEvent>(const std::string& room)>;
   void SetHistoryLoader(HistoryLoader loader) { history_ = std::move(loader); }
+
+  // The members of `room` that can be re-checked (Member::Pin), pinned, so
+  // that the caller may look at them with no lock held.
+  std::vector<std::shared_ptr<Member>> Members(const std::string& room) const;
 
   // Introspection for tests and metrics.
   size_t room_size(const std::string& room) const;

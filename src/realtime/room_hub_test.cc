@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,8 +141,8 @@ TEST(RoomHubTest, LeaveStopsDeliveryAndRemoveMemberBlocksJoins) {
   FakeMember m;
   hub.AddMember(&m);
   ASSERT_TRUE(hub.Join(&m, "video-v1").ok());
-  hub.Leave(&m, "video-v1");
-  hub.Leave(&m, "video-v9");  // not in it: fine
+  EXPECT_TRUE(hub.Leave(&m, "video-v1"));
+  EXPECT_FALSE(hub.Leave(&m, "video-v9"));  // not in it: fine, and said so
   ASSERT_TRUE(hub.Publish("video-v1", "p", Payload(1), 1).ok());
   EXPECT_TRUE(m.got.empty());
   ASSERT_TRUE(hub.Join(&m, "video-v2").ok());
@@ -153,6 +155,32 @@ TEST(RoomHubTest, LeaveStopsDeliveryAndRemoveMemberBlocksJoins) {
   EXPECT_EQ(again.error().code, "not_a_member");
   FakeMember stranger;
   EXPECT_FALSE(hub.Join(&stranger, "video-v1").ok());
+}
+
+// A member that can be re-checked: it pins itself.
+class PinnableMember : public FakeMember, public std::enable_shared_from_this<PinnableMember> {
+ public:
+  std::shared_ptr<Member> Pin() override { return weak_from_this().lock(); }
+};
+
+TEST(RoomHubTest, MembersPinsTheRoomsMembersThatCanBeRechecked) {
+  RoomHub hub({});
+  auto p1 = std::make_shared<PinnableMember>();
+  auto p2 = std::make_shared<PinnableMember>();
+  FakeMember plain;  // no Pin(): never handed out
+  for (Member* m : {static_cast<Member*>(p1.get()), static_cast<Member*>(p2.get()), static_cast<Member*>(&plain)}) {
+    hub.AddMember(m);
+    ASSERT_TRUE(hub.Join(m, "video-v1").ok());
+  }
+  ASSERT_TRUE(hub.Join(p1.get(), "video-v2").ok());
+  auto members = hub.Members("video-v1");
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_TRUE((members[0].get() == p1.get() && members[1].get() == p2.get()) ||
+              (members[0].get() == p2.get() && members[1].get() == p1.get()));
+  EXPECT_EQ(hub.Members("video-v2").size(), 1u);
+  EXPECT_TRUE(hub.Members("video-none").empty());
+  for (Member* m : {static_cast<Member*>(p1.get()), static_cast<Member*>(p2.get()), static_cast<Member*>(&plain)})
+    hub.RemoveMember(m);
 }
 
 TEST(RoomHubTest, LimitsRoomsPerMember) {

@@ -48,7 +48,15 @@ std::string_view VideoIdOf(std::string_view path) {
 // SSE frames and writes them on the connection's executor.
 class Stream final : public Member, public std::enable_shared_from_this<Stream> {
  public:
-  Stream(tcp::socket sock, uint64_t after_seq) : sock_(std::move(sock)), after_seq_(after_seq) {}
+  Stream(tcp::socket sock, uint64_t after_seq, std::string identity)
+      : sock_(std::move(sock)), after_seq_(after_seq), identity_(std::move(identity)) {}
+
+  // Re-checks of rights (a video made private): the stream is who it was
+  // when it opened, and one refused is ended (the client's EventSource then
+  // reconnects and gets the 404 of a video it may not see).
+  std::shared_ptr<Member> Pin() override { return weak_from_this().lock(); }
+  std::string identity() const override { return identity_; }
+  void Refused(const std::string& /*message*/) override { Close(); }
 
   // Called by the hub with its lock held: only queues.
   void Deliver(const RoomEventPtr& event) override {
@@ -122,6 +130,7 @@ class Stream final : public Member, public std::enable_shared_from_this<Stream> 
 
   tcp::socket sock_;
   const uint64_t after_seq_;
+  const std::string identity_;
   std::mutex mu_;
   std::string pending_;  // guarded by mu_
   std::string out_;      // being written; only the executor touches it
@@ -155,8 +164,9 @@ class SseHandlerImpl final : public SseHandler {
     // does not exist, so the stream is no oracle for private videos. It is
     // asked first, so a refusal does not wait for, or depend on, the check of
     // existence.
+    std::string identity;
     if (opt.may_join) {
-      const std::string identity = opt.identify ? opt.identify(parsed.headers, nullptr) : "";
+      identity = opt.identify ? opt.identify(parsed.headers, nullptr) : "";
       if (!opt.may_join(identity, "video", id)) {
         co_await RefuseNotFound(stream, parsed, id);
         co_return;
@@ -202,7 +212,7 @@ class SseHandlerImpl final : public SseHandler {
     }
     stream.expires_never();
 
-    auto s = std::make_shared<Stream>(stream.release_socket(), after);
+    auto s = std::make_shared<Stream>(stream.release_socket(), after, std::move(identity));
     {
       std::lock_guard lock(mu_);
       streams_[s.get()] = s;

@@ -3,7 +3,9 @@
 // `curl -N`). It carries the same events as the Socket.IO room of the video
 // (video-status, processing-progress) with the video's event number (seq) as
 // the SSE id, so a reconnecting EventSource, which sends Last-Event-ID, gets
-// exactly the buffered events it missed and then the live ones.
+// exactly the buffered events it missed and then the live ones. A stream
+// whose client may no longer see the video (it was made private: the
+// engine's re-check, Engine::Recheck) is ended.
 #pragma once
 
 #include <memory>

@@ -294,7 +294,15 @@ Result<std::optional<Video>> VideoService::UpdateMetadata(const std::string& id,
                                                           const std::optional<std::string>& title,
                                                           const std::optional<std::string>& description,
                                                           const std::optional<Visibility>& visibility) {
-  return videos_.UpdateMetadata(id, title, description, visibility);
+  VS_ASSIGN_OR_RETURN(std::optional<Video> v, videos_.UpdateMetadata(id, title, description, visibility));
+  if (v && visibility) {
+    // Sockets and event streams that joined while the video was visible to
+    // them are checked again (in every process: the bus fans out).
+    std::string payload;
+    json_text::Object(payload).String("videoId", v->id).String("visibility", ToString(v->visibility));
+    bus_.Publish(Event{kVideoAccessEvent, v->id, std::move(payload)});
+  }
+  return v;
 }
 
 Result<std::optional<Video>> VideoService::Get(const std::string& id) { return videos_.Get(id); }

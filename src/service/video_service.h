@@ -116,9 +116,11 @@ class VideoService {
   // Deletes the row, the raw upload and every processed file.
   Result<bool> Delete(const std::string& id);
 
-  // Edits the title and/or the description (nullopt leaves one as it is);
-  // not a status change, so nothing is recorded or published. nullopt when
-  // the video does not exist.
+  // Edits the title, the description and/or the visibility (nullopt leaves
+  // one as it is); not a status change, so nothing is recorded and no
+  // video-status is published. With a visibility, kVideoAccessEvent is
+  // published (after the change is stored): live clients of the video are
+  // checked again. nullopt when the video does not exist.
   Result<std::optional<Video>> UpdateMetadata(const std::string& id,
                                               const std::optional<std::string>& title,
                                               const std::optional<std::string>& description,

@@ -328,6 +328,44 @@ TEST_F(VideoServiceTest, GetCountsAndMetadata) {
   for (const auto& [status, n] : *counts) EXPECT_EQ(n, status == VideoStatus::kUploaded ? 1 : 0);
 }
 
+TEST_F(VideoServiceTest, AVisibilityChangePublishesTheAccessEventAndOtherEditsDoNot) {
+  VideoService svc = Make();
+  auto v = svc.CreateUpload("T", "d", "a.mp4", "video/mp4", 10, "owner-1");
+  ASSERT_TRUE(v.ok());
+  const size_t before = events_.size();
+  // Title and description only: nothing on the bus.
+  auto edited = svc.UpdateMetadata(v->id, std::string("T2"), std::string("d2"));
+  ASSERT_TRUE(edited.ok() && edited->has_value());
+  EXPECT_EQ(events_.size(), before);
+
+  // A visibility: the access event, after the change is stored, and no
+  // video-status (it is not a status change).
+  auto made_private = svc.UpdateMetadata(v->id, std::nullopt, std::nullopt, Visibility::kPrivate);
+  ASSERT_TRUE(made_private.ok() && made_private->has_value());
+  EXPECT_EQ((*made_private)->visibility, Visibility::kPrivate);
+  ASSERT_EQ(events_.size(), before + 1);
+  const Event& e = events_.back();
+  EXPECT_EQ(e.name, kVideoAccessEvent);
+  EXPECT_EQ(e.name, "video-access");
+  EXPECT_EQ(e.video_id, v->id);
+  const json::value payload = json::parse(e.payload);
+  EXPECT_EQ(payload.at("videoId").as_string(), v->id);
+  EXPECT_EQ(payload.at("visibility").as_string(), "private");
+
+  // With other fields too, and back to public: again.
+  auto made_public = svc.UpdateMetadata(v->id, std::string("T3"), std::nullopt, Visibility::kPublic);
+  ASSERT_TRUE(made_public.ok() && made_public->has_value());
+  ASSERT_EQ(events_.size(), before + 2);
+  EXPECT_EQ(events_.back().name, kVideoAccessEvent);
+  EXPECT_EQ(json::parse(events_.back().payload).at("visibility").as_string(), "public");
+
+  // A video that does not exist: nothing.
+  auto absent = svc.UpdateMetadata("0123456789abcdef01234567", std::nullopt, std::nullopt, Visibility::kPrivate);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+  EXPECT_EQ(events_.size(), before + 2);
+}
+
 TEST_F(VideoServiceTest, NotificationsPageThroughTheHistory) {
   VideoService svc = Make();
   auto a = svc.CreateUpload("A", "", "a.mp4", "video/mp4", 10);

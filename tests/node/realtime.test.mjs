@@ -554,6 +554,68 @@ test("accounts: another user's event stream is a 404 like a missing video's", as
   }
 });
 
+test("accounts: a socket and an event stream that joined a public video are cut off when it is made private", async () => {
+  const A = await register(server.base, "a");
+  const B = await register(server.base, "b");
+  const up = await presign(server.base, CLIP, { token: A.token });  // public; its room holds UPLOADING
+  const a = track(await connect(server.base, { auth: { token: A.token } }));
+  const b = track(await connect(server.base, { auth: { token: B.token } }));
+  const gotA = record(a);
+  const gotB = record(b);
+  for (const s of [a, b])
+    assert.deepEqual(await s.timeout(5000).emitWithAck("join-video", up.videoId), { ok: true });
+  await waitFor(() => [gotA, gotB].every((g) => g.some((e) => e.name === "video-status")), 5000,
+                "the replay of UPLOADING on both sockets");
+
+  // B's event stream of the video (bearer token) opens too.
+  const ctl = new AbortController();
+  const stream = await fetch(`${server.base}/api/videos/${up.videoId}/events`,
+                             { headers: bearer(B.token), signal: ctl.signal });
+  assert.equal(stream.status, 200);
+  let text = "";
+  let ended = false;
+  const reader = stream.body.getReader();
+  const reading = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+    } catch {
+      // a close the client sees as an error ends the stream all the same
+    } finally {
+      ended = true;
+    }
+  })();
+  await waitFor(() => text.includes("event: video-status"), 5000, "the event stream's replay");
+
+  // A makes it private: B's socket is taken out of the room (an error event,
+  // as for a refused join, and still connected) and B's stream is ended.
+  const put = await api(server.base, "PUT", `/api/videos/${up.videoId}`, { visibility: "private" }, bearer(A.token));
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.json.data.visibility, "private");
+  await waitFor(() => gotB.some((e) => e.name === "error"), 10000, "the error event on B's socket");
+  assert.equal(gotB.find((e) => e.name === "error").payload.message, `not allowed to join video ${up.videoId}`);
+  assert.ok(b.connected, "taken out of the room, not disconnected");
+  await waitFor(() => ended, 10000, "the end of B's event stream");
+  await reading;
+  assert.ok(!text.includes("video-access"), text);
+  // Joining again is refused like any other user's join of a private video.
+  assert.deepEqual(await b.timeout(5000).emitWithAck("join-video", up.videoId), refusal(up.videoId));
+
+  // A later event of the video (its deletion) reaches A's socket, not B's.
+  const del = await api(server.base, "DELETE", `/api/videos/${up.videoId}`, undefined, bearer(A.token));
+  assert.equal(del.status, 200, del.text);
+  await waitFor(() => gotA.some((e) => e.name === "video-status" && e.payload.status === "DELETED"), 10000,
+                "DELETED on A's socket");
+  await sleep(500);  // anything misrouted would have arrived by now
+  assert.equal(gotA.filter((e) => e.name === "error").length, 0);
+  assert.deepEqual(gotB.filter((e) => e.name !== "error").map((e) => e.payload.status), ["UPLOADING"]);
+  ctl.abort();
+  for (const s of [a, b]) s.disconnect();
+});
+
 into = tests;
 
 // ---- runner ----

@@ -100,6 +100,27 @@ int PostgresServer::RunTool(const std::string& tool, const std::vector<std::stri
   }
 }
 
+ServiceOptions PostgresServer::Options(const std::string& data) const {
+  ServiceOptions o;
+  o.argv = {bindir_ + "/postgres", "-D", data, "-k", dir_, "-p", std::to_string(port_),
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off", "-c", "max_connections=200"};
+  o.log_path = dir_ + "/postgres.log";
+  o.run_as_user = kUser;
+  o.workdir = dir_;
+  return o;
+}
+
+// Whether the server of `data` accepts connections: its postmaster.pid's
+// status line (the 8th) says "ready".
+bool PostgresServer::Ready(const std::string& data) {
+  std::ifstream pid(data + "/postmaster.pid");
+  std::string line;
+  for (int i = 0; i < 8 && std::getline(pid, line); ++i) {
+  }
+  return line.rfind("ready", 0) == 0;
+}
+
 Status PostgresServer::Start() {
   if (process_ && process_->running()) return {};
   process_.reset();
@@ -122,43 +143,26 @@ Status PostgresServer::Start() {
         return MakeError("service_unavailable",
                          "initdb failed (" + std::to_string(rc) + "): " + Log());
     }
-    ServiceOptions o;
-    o.argv = {bindir_ + "/postgres",
-              "-D",
-              data,
-              "-k",
-              dir_,
-              "-p",
-              std::to_string(port_),
-              "-c",
-              "listen_addresses=127.0.0.1",
-              "-c",
-              "fsync=off",
-              "-c",
-              "synchronous_commit=off",
-              "-c",
-              "full_page_writes=off",
-              "-c",
-              "max_connections=200"};
-    o.log_path = dir_ + "/postgres.log";
-    o.run_as_user = kUser;
-    o.workdir = dir_;
-    process_ = std::make_unique<ServiceProcess>(o);
-    if (!process_->WaitForPort(port_, kStartTimeoutMs)) {
+    // The port was free when it was chosen, but another server started
+    // meanwhile (tests run in parallel) may have taken it: then this one
+    // exits at once while the port answers, for the other. Ours is up when
+    // its own postmaster.pid says "ready"; a first start that lost its port
+    // tries a fresh one (a restart keeps its URL).
+    for (int attempt = 0;; ++attempt) {
+      process_ = std::make_unique<ServiceProcess>(Options(data));
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(kStartTimeoutMs);
+      while (process_->running() && !Ready(data) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (process_->running() && Ready(data)) break;
+      const bool exited = !process_->running();
       process_.reset();
+      if (exited && !initialized_ && attempt < 3) {
+        port_ = FreeLoopbackPort();
+        continue;
+      }
       return MakeError("service_unavailable",
                        "postgres did not start on port " + std::to_string(port_) + ": " + Log());
-    }
-    // Accepting TCP is not accepting queries yet (recovery, startup).
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(kStartTimeoutMs);
-    while (RunTool("pg_isready", {"-q", "-h", "127.0.0.1", "-p", std::to_string(port_)},
-                   kToolTimeoutMs) != 0) {
-      if (std::chrono::steady_clock::now() > deadline || !process_->running()) {
-        process_.reset();
-        return MakeError("service_unavailable", "postgres is not ready: " + Log());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (!initialized_) {
       initialized_ = true;

@@ -54,6 +54,8 @@ class PostgresServer {
   int RunTool(const std::string& tool, const std::vector<std::string>& args, int timeout_ms);
 
   int port_ = 0;
+  ServiceOptions Options(const std::string& data) const;
+  static bool Ready(const std::string& data);
   std::string dir_;  // socket folder; the cluster lives in dir_/data
   std::string bindir_;
   bool initialized_ = false;

@@ -23,8 +23,8 @@ PlaybackCheck CheckPlayback(const std::string& secret, const std::string& video_
                             int64_t now_s) {
   const int64_t expires_s = PlaybackExpiry(token);
   if (expires_s <= 0) return PlaybackCheck::kInvalid;
-  const std::string expires = token.substr(0, token.find('-'));
-  if (!ConstantTimeEquals(token.substr(token.find('-') + 1), Mac(secret, video_id, expires)))
+  const size_t dash = token.find('-');  // well-formed: PlaybackExpiry found it
+  if (!ConstantTimeEquals(token.substr(dash + 1), Mac(secret, video_id, token.substr(0, dash))))
     return PlaybackCheck::kInvalid;
   if (expires_s <= now_s) return PlaybackCheck::kExpired;
   return PlaybackCheck::kValid;

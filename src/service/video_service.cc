@@ -3,14 +3,12 @@
 #include <cmath>
 #include <ctime>
 
-
 #include "core/hmac.h"
 #include "core/ids.h"
 #include "core/json_text.h"
 #include "core/time_format.h"
 
 namespace vs::service {
-
 
 std::string RawKey(const std::string& id) { return "raw/" + id + "/source"; }
 std::string ProcessedPrefix(const std::string& id) { return "processed/" + id + "/"; }
